@@ -1,0 +1,168 @@
+package dev.netrun.exec;
+
+import dev.netrun.exec.Protocol.FunctionRequest;
+import dev.netrun.exec.Protocol.Prints;
+import dev.netrun.exec.Protocol.RunReply;
+import dev.netrun.exec.Protocol.RunRequest;
+import dev.netrun.exec.Protocol.Started;
+import dev.netrun.pool.WorkerException;
+import dev.netrun.pool.WorkerFunction;
+import dev.netrun.rpc.Channel;
+import dev.netrun.rpc.Message;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledFuture;
+
+/**
+ * The worker side of the {@link ExecutionManager}: one instance per worker, run by the pool on that worker's
+ * thread. It serves {@link Protocol} requests one at a time until its channel closes. A job that throws fails
+ * that job only; the loop goes on.
+ *
+ * <p>Functions sent by key and import paths resolved once are kept in maps confined to the worker thread.
+ */
+final class ExecWorker implements WorkerFunction {
+    private static final System.Logger LOG = System.getLogger(ExecWorker.class.getName());
+
+    private final Duration printFlushInterval;
+    private final boolean capturePrints;
+
+    ExecWorker(Duration printFlushInterval, boolean capturePrints) {
+        this.printFlushInterval = printFlushInterval;
+        this.capturePrints = capturePrints;
+    }
+
+    @Override
+    public void run(Channel channel, int workerId) {
+        Map<String, Invocation.Target> functions = new HashMap<>();
+        Map<String, Invocation.Target> resolved = new HashMap<>();
+        ClassLoader loader = Thread.currentThread().getContextClassLoader();
+        if (loader == null) {
+            loader = ExecWorker.class.getClassLoader();
+        }
+        while (true) {
+            Message m = channel.recv(); // ChannelClosedException ends the worker when the pool closes
+            switch (m.key()) {
+                case Protocol.RUN:
+                    runJob(channel, (RunRequest) m.data(), functions, resolved, loader);
+                    break;
+                case Protocol.FUNCTION:
+                    FunctionRequest f = (FunctionRequest) m.data();
+                    functions.put(f.key(), Invocation.of(f.function()));
+                    channel.send(Protocol.FUNCTION_OK, f.callId());
+                    break;
+                default:
+                    LOG.log(System.Logger.Level.WARNING, "worker {0} ignored a message with unknown key {1}",
+                            workerId, m.key());
+            }
+        }
+    }
+
+    private void runJob(Channel channel, RunRequest req, Map<String, Invocation.Target> functions,
+                        Map<String, Invocation.Target> resolved, ClassLoader loader) {
+        Instant started = Instant.now();
+        channel.send(Protocol.STARTED, new Started(req.callId(), started));
+        JobPrints prints = capturePrints ? new JobPrints(PrintCapture.charset()) : null;
+        Streamer streamer = prints != null && req.streamPrints() ? new Streamer(channel, req.callId(), prints) : null;
+        Object result = null;
+        Throwable failure = null;
+        try {
+            Invocation.Target target = functions.get(req.func());
+            if (target == null) {
+                target = resolved.get(req.func());
+                if (target == null) {
+                    target = Invocation.resolve(req.func(), loader);
+                    if (target == null) {
+                        throw new UnknownFunctionException(req.func());
+                    }
+                    resolved.put(req.func(), target);
+                }
+            }
+            CallArgs args = new CallArgs(req.args(), req.kwargs(), req.sendChannel() ? channel : null);
+            if (prints != null) {
+                PrintCapture.begin(prints);
+            }
+            try {
+                result = awaitIfFuture(target.invoke(args));
+            } finally {
+                if (prints != null) {
+                    PrintCapture.end();
+                }
+            }
+        } catch (Throwable t) {
+            failure = t;
+        }
+        Instant completed = Instant.now();
+        List<PrintEntry> tail = streamer != null ? streamer.finish() : prints != null ? prints.finish() : List.of();
+        RunReply reply = failure == null
+                ? new RunReply(req.callId(), started, completed, false, result, tail, null, null, null, null)
+                : new RunReply(req.callId(), started, completed, false, null, tail, failure.getClass().getName(),
+                        failure.getMessage(), WorkerException.stackTraceOf(failure), failure);
+        channel.send(Protocol.DONE, reply);
+    }
+
+    private static Object awaitIfFuture(Object value) throws Exception {
+        Future<?> f = value instanceof CompletionStage<?> cs ? cs.toCompletableFuture()
+                : value instanceof Future<?> fu ? fu : null;
+        if (f == null) {
+            return value;
+        }
+        try {
+            return f.get();
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause() == null ? e : e.getCause();
+            if (c instanceof Exception ex) {
+                throw ex;
+            }
+            throw (Error) c;
+        }
+    }
+
+    /**
+     * Sends a job's new lines every flush interval from the flusher thread. {@link #finish()} stops it and
+     * returns the lines not yet sent; the lock orders every chunk before the job's result.
+     */
+    private final class Streamer implements Runnable {
+        private final Channel channel;
+        private final long callId;
+        private final JobPrints prints;
+        private final ScheduledFuture<?> schedule;
+        private boolean finished; // guarded by this
+
+        Streamer(Channel channel, long callId, JobPrints prints) {
+            this.channel = channel;
+            this.callId = callId;
+            this.prints = prints;
+            this.schedule = PrintCapture.every(printFlushInterval, this);
+        }
+
+        @Override
+        public synchronized void run() {
+            if (finished) {
+                return;
+            }
+            List<PrintEntry> chunk = prints.drain();
+            if (!chunk.isEmpty()) {
+                try {
+                    channel.send(Protocol.PRINTS, new Prints(callId, chunk));
+                } catch (RuntimeException e) {
+                    finished = true; // the channel is gone; the worker loop will notice
+                }
+            }
+        }
+
+        synchronized List<PrintEntry> finish() {
+            finished = true;
+            if (schedule != null) {
+                schedule.cancel(false);
+            }
+            return prints.finish();
+        }
+    }
+}
