@@ -1,0 +1,202 @@
+package dev.netrun.cli;
+
+import dev.netrun.exec.ExecutionManager;
+import dev.netrun.exec.Job;
+import dev.netrun.exec.JobFunction;
+import dev.netrun.exec.JobResult;
+import dev.netrun.exec.PoolConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * {@code netrun bench}: side-by-side figures, measured in one process, of a trivial job through netrun and
+ * through the plain JDK equivalent. Each row names what is measured, netrun's figure, the baseline's, and
+ * the ratio netrun/baseline.
+ *
+ * <ul>
+ *   <li>{@code thread.rtt.median_us}, {@code thread.rtt.p99_us}: one job at a time on a
+ *       {@code ThreadPool(1)} through {@link ExecutionManager#run}, versus
+ *       {@code ExecutorService.submit(...).get()} on a single-thread executor (lower is better);</li>
+ *   <li>{@code thread.throughput.jobs_per_s}: batches of 10,000 jobs in flight, submitted with
+ *       {@code runAsync} then awaited, versus 10,000 {@code submit}s then {@code get}s (higher is better).</li>
+ * </ul>
+ *
+ * <p>Both sides are warmed up first (the JIT compiles both paths) and measured in turn; figures are medians
+ * over batches so one stall does not decide a row. Run: {@code java -jar netrun-cli/target/netrun.jar bench}
+ * (add {@code --csv} for {@code name,netrun,baseline,ratio} rows).
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Benchmark netrun against the plain JDK equivalent, side by side.")
+final class BenchCommand implements Callable<Integer> {
+
+    @Option(names = "--csv", description = "Print machine-readable rows: name,netrun,baseline,ratio")
+    boolean csv;
+
+    @Option(names = "--samples", defaultValue = "20000", description = "Sequential round trips measured per side (default: ${DEFAULT-VALUE})")
+    int samples;
+
+    @Option(names = "--batches", defaultValue = "15", description = "Batches of in-flight jobs measured per side (default: ${DEFAULT-VALUE})")
+    int batches;
+
+    @Option(names = "--in-flight", defaultValue = "10000", description = "Jobs in flight per throughput batch (default: ${DEFAULT-VALUE})")
+    int inFlight;
+
+    @Option(names = "--warmup-ms", defaultValue = "3000", description = "Warm-up time per side and measure (default: ${DEFAULT-VALUE})")
+    long warmupMs;
+
+    /** One row of the table. */
+    record Row(String name, double netrun, double baseline, String unit) {
+        double ratio() {
+            return netrun / baseline;
+        }
+    }
+
+    /** A way to run the trivial job: one at a time, or a batch in flight. */
+    interface Side {
+        void runOne() throws Exception;
+
+        void runBatch(int n) throws Exception;
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        List<Row> rows = new ArrayList<>();
+        PrintStream log = System.err;
+        log.println("netrun bench: warming up and measuring (" + samples + " round trips, " + batches + " batches of "
+                + inFlight + " in flight per side)...");
+        ExecutorService plain = Executors.newSingleThreadExecutor();
+        Callable<Integer> task = new Callable<>() {
+            int x;
+
+            @Override
+            public Integer call() {
+                return ++x;
+            }
+        };
+        Side plainSide = new Side() {
+            @Override
+            public void runOne() throws Exception {
+                plain.submit(task).get();
+            }
+
+            @Override
+            public void runBatch(int n) throws Exception {
+                Future<?>[] fs = new Future<?>[n];
+                for (int i = 0; i < n; i++) {
+                    fs[i] = plain.submit(task);
+                }
+                for (Future<?> f : fs) {
+                    f.get();
+                }
+            }
+        };
+        try (ExecutionManager manager = new ExecutionManager(Map.of("bench", PoolConfig.thread(1)))) {
+            manager.start();
+            manager.sendFunctionToPool("bench", "inc", JobFunction.of((Integer x) -> x + 1));
+            Job job = Job.of("inc").args(1);
+            Side netrunSide = new Side() {
+                @Override
+                public void runOne() {
+                    manager.run("bench", 0, job);
+                }
+
+                @Override
+                public void runBatch(int n) {
+                    @SuppressWarnings("unchecked")
+                    CompletableFuture<JobResult>[] fs = new CompletableFuture[n];
+                    for (int i = 0; i < n; i++) {
+                        fs[i] = manager.runAsync("bench", 0, job);
+                    }
+                    for (CompletableFuture<JobResult> f : fs) {
+                        f.join();
+                    }
+                }
+            };
+            compare("thread", netrunSide, plainSide, rows);
+        } finally {
+            plain.shutdownNow();
+        }
+        print(rows);
+        return 0;
+    }
+
+    /** Adds the round-trip and throughput rows of {@code prefix}, measuring both sides in turn. */
+    void compare(String prefix, Side netrun, Side baseline, List<Row> rows) throws Exception {
+        warm(netrun);
+        warm(baseline);
+        double[] a = roundTrips(netrun);
+        double[] b = roundTrips(baseline);
+        rows.add(new Row(prefix + ".rtt.median_us", percentile(a, 50), percentile(b, 50), "us"));
+        rows.add(new Row(prefix + ".rtt.p99_us", percentile(a, 99), percentile(b, 99), "us"));
+        rows.add(new Row(prefix + ".throughput.jobs_per_s", throughput(netrun), throughput(baseline), "jobs/s"));
+    }
+
+    private void warm(Side side) throws Exception {
+        long end = System.nanoTime() + warmupMs * 1_000_000L;
+        while (System.nanoTime() < end) {
+            for (int i = 0; i < 1000; i++) {
+                side.runOne();
+            }
+            side.runBatch(inFlight);
+        }
+    }
+
+    private double[] roundTrips(Side side) throws Exception {
+        double[] us = new double[samples];
+        for (int i = 0; i < samples; i++) {
+            long t0 = System.nanoTime();
+            side.runOne();
+            us[i] = (System.nanoTime() - t0) / 1_000.0;
+        }
+        return us;
+    }
+
+    private double throughput(Side side) throws Exception {
+        double[] rates = new double[batches];
+        for (int i = 0; i < batches; i++) {
+            long t0 = System.nanoTime();
+            side.runBatch(inFlight);
+            rates[i] = inFlight / ((System.nanoTime() - t0) / 1e9);
+        }
+        return percentile(rates, 50);
+    }
+
+    static double percentile(double[] values, double p) {
+        double[] v = values.clone();
+        Arrays.sort(v);
+        int idx = (int) Math.ceil(p / 100.0 * v.length) - 1;
+        return v[Math.max(0, Math.min(v.length - 1, idx))];
+    }
+
+    private void print(List<Row> rows) {
+        if (csv) {
+            System.out.println("name,netrun,baseline,ratio");
+            for (Row r : rows) {
+                System.out.println(String.format(Locale.ROOT, "%s,%.2f,%.2f,%.3f", r.name(), r.netrun(), r.baseline(), r.ratio()));
+            }
+            return;
+        }
+        System.out.println(String.format(Locale.ROOT, "%-32s %14s %14s %8s", "measure", "netrun", "baseline", "ratio"));
+        for (Row r : rows) {
+            System.out.println(String.format(Locale.ROOT, "%-32s %14s %14s %8.2f", r.name(), format(r.netrun()),
+                    format(r.baseline()), r.ratio()));
+        }
+        System.out.println("baseline: thread.* = ExecutorService (single thread) submit().get(); ratio = netrun / baseline");
+    }
+
+    private static String format(double v) {
+        return v >= 1000 ? String.format(Locale.ROOT, "%,.0f", v) : String.format(Locale.ROOT, "%.2f", v);
+    }
+}
