@@ -120,11 +120,15 @@ abstract class InJvmPool extends AbstractPool {
         public void run() {
             try {
                 fn.run(channel, id);
+                // Close before reporting: once recv has handed out the failure, a send to this worker
+                // must already throw WorkerCrashedException instead of vanishing into a dead inbox.
+                channel.close();
                 if (!stopping) {
                     delivery.failure(new WorkerCrashedException(id,
                             "worker function returned while " + description() + " was running"));
                 }
             } catch (Throwable t) {
+                channel.close(); // before reporting, as above
                 if (!stopping) {
                     delivery.failure(t instanceof ChannelClosedException
                             ? new WorkerCrashedException(id, java.util.Map.of(WorkerCrashedException.REASON,

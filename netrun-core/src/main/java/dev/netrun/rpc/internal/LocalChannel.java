@@ -52,6 +52,12 @@ public final class LocalChannel implements Channel {
     private final String name;
     private final LinkedBlockingQueue<Object> inbox = new LinkedBlockingQueue<>();
     private final AtomicBoolean closed = new AtomicBoolean();
+    /**
+     * Held by {@code send} from its closed check until the message is handed to the sink, and by {@code close}
+     * and {@code abort} while they end this side: a send racing a close either fails or lands before the
+     * terminal signal, never behind it.
+     */
+    private final Object sendLock = new Object();
     private volatile Sink sink;
     /** null while the peer is alive; PEER_CLOSED or a Broken once its end arrived (read by send). */
     private volatile Object peerEnd;
@@ -105,12 +111,14 @@ public final class LocalChannel implements Channel {
      * {@link ChannelBrokenException} once they have drained what was sent before. Idempotent.
      */
     public void abort(Throwable cause) {
-        if (closed.compareAndSet(false, true)) {
-            inbox.clear();
-            inbox.offer(LOCAL_CLOSED);
-            Sink s = sink;
-            if (s != null) {
-                s.broken(cause);
+        synchronized (sendLock) {
+            if (closed.compareAndSet(false, true)) {
+                inbox.clear();
+                inbox.offer(LOCAL_CLOSED);
+                Sink s = sink;
+                if (s != null) {
+                    s.broken(cause);
+                }
             }
         }
     }
@@ -118,14 +126,16 @@ public final class LocalChannel implements Channel {
     @Override
     public void send(String key, Object data) {
         Objects.requireNonNull(key, "key");
-        if (closed.get()) {
-            throw new ChannelClosedException("Cannot send on " + name + ": channel is closed");
+        synchronized (sendLock) {
+            if (closed.get()) {
+                throw new ChannelClosedException("Cannot send on " + name + ": channel is closed");
+            }
+            Object end = peerEnd;
+            if (end != null) {
+                throw endException(end, "Cannot send on " + name);
+            }
+            sink.message(key, data);
         }
-        Object end = peerEnd;
-        if (end != null) {
-            throw endException(end, "Cannot send on " + name);
-        }
-        sink.message(key, data);
     }
 
     @Override
@@ -167,12 +177,14 @@ public final class LocalChannel implements Channel {
 
     @Override
     public void close() {
-        if (closed.compareAndSet(false, true)) {
-            inbox.clear();
-            inbox.offer(LOCAL_CLOSED); // wakes receivers blocked on this end
-            Sink s = sink;
-            if (s != null) {
-                s.closed();
+        synchronized (sendLock) {
+            if (closed.compareAndSet(false, true)) {
+                inbox.clear();
+                inbox.offer(LOCAL_CLOSED); // wakes receivers blocked on this end
+                Sink s = sink;
+                if (s != null) {
+                    s.closed();
+                }
             }
         }
     }
