@@ -4,14 +4,10 @@ import dev.netrun.rpc.Channel;
 import dev.netrun.rpc.ChannelBrokenException;
 import dev.netrun.rpc.ChannelClosedException;
 import dev.netrun.rpc.Message;
-import dev.netrun.rpc.RecvTimeoutException;
 
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * One end of an in-JVM channel: an unbounded inbox that the peer fills with {@link #deliver}, and a
@@ -20,10 +16,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <p>Not part of the public API: the package is {@code internal} and may change without notice.
  *
- * <p>Thread safety: all methods are safe from any thread. The inbox holds messages and, last, one terminal
- * signal (the peer closed or broke); a receiver that takes the signal puts it back so every other blocked
- * receiver wakes too. Nothing is ever queued behind a terminal signal, because the peer's end refuses to
- * send once it has closed.
+ * <p>Thread safety: all methods are safe from any thread. The receive side is an {@link Inbox} (shared with
+ * {@code StreamChannel}): messages and, last, one terminal signal (the peer closed or broke); a receiver that
+ * takes the signal puts it back so every other blocked receiver wakes too. Nothing is ever queued behind a
+ * terminal signal, because the peer's end refuses to send once it has closed.
  */
 public final class LocalChannel implements Channel {
 
@@ -43,15 +39,8 @@ public final class LocalChannel implements Channel {
         void broken(Throwable cause);
     }
 
-    private static final Object PEER_CLOSED = new Object();
-    private static final Object LOCAL_CLOSED = new Object();
-
-    private record Broken(Throwable cause) {
-    }
-
     private final String name;
-    private final LinkedBlockingQueue<Object> inbox = new LinkedBlockingQueue<>();
-    private final AtomicBoolean closed = new AtomicBoolean();
+    private final Inbox inbox;
     /**
      * Held by {@code send} from its closed check until the message is handed to the sink, and by {@code close}
      * and {@code abort} while they end this side: a send racing a close either fails or lands before the
@@ -59,8 +48,6 @@ public final class LocalChannel implements Channel {
      */
     private final Object sendLock = new Object();
     private volatile Sink sink;
-    /** null while the peer is alive; PEER_CLOSED or a Broken once its end arrived (read by send). */
-    private volatile Object peerEnd;
 
     /**
      * @param name a name used in error messages, e.g. {@code "worker 3"}
@@ -68,6 +55,7 @@ public final class LocalChannel implements Channel {
      */
     public LocalChannel(String name, Sink sink) {
         this.name = Objects.requireNonNull(name, "name");
+        this.inbox = new Inbox(name);
         this.sink = sink;
     }
 
@@ -82,28 +70,17 @@ public final class LocalChannel implements Channel {
      * @return {@code false} if this end is closed and the message was dropped
      */
     public boolean deliver(String key, Object data) {
-        if (closed.get()) {
-            return false;
-        }
-        inbox.offer(new Message(key, data));
-        return true;
+        return inbox.offer(new Message(key, data));
     }
 
     /** The peer closed: after the messages already in the inbox, receives throw ChannelClosedException. */
     public void deliverClose() {
-        if (peerEnd == null) {
-            peerEnd = PEER_CLOSED;
-            inbox.offer(PEER_CLOSED);
-        }
+        inbox.peerClosed();
     }
 
     /** The peer died: after the messages already in the inbox, receives throw ChannelBrokenException. */
     public void deliverBroken(Throwable cause) {
-        if (peerEnd == null) {
-            Broken b = new Broken(cause);
-            peerEnd = b;
-            inbox.offer(b);
-        }
+        inbox.peerBroken(cause);
     }
 
     /**
@@ -112,9 +89,7 @@ public final class LocalChannel implements Channel {
      */
     public void abort(Throwable cause) {
         synchronized (sendLock) {
-            if (closed.compareAndSet(false, true)) {
-                inbox.clear();
-                inbox.offer(LOCAL_CLOSED);
+            if (inbox.close()) {
                 Sink s = sink;
                 if (s != null) {
                     s.broken(cause);
@@ -127,60 +102,30 @@ public final class LocalChannel implements Channel {
     public void send(String key, Object data) {
         Objects.requireNonNull(key, "key");
         synchronized (sendLock) {
-            if (closed.get()) {
-                throw new ChannelClosedException("Cannot send on " + name + ": channel is closed");
-            }
-            Object end = peerEnd;
-            if (end != null) {
-                throw endException(end, "Cannot send on " + name);
-            }
+            inbox.checkCanSend("Cannot send on " + name);
             sink.message(key, data);
         }
     }
 
     @Override
     public Message recv() {
-        checkOpen();
-        try {
-            return unwrap(inbox.take());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ChannelClosedException("Interrupted while receiving on " + name);
-        }
+        return inbox.take();
     }
 
     @Override
     public Message recv(Duration timeout) {
-        Objects.requireNonNull(timeout, "timeout");
-        checkOpen();
-        Object o;
-        try {
-            o = timeout.isNegative() || timeout.isZero()
-                    ? inbox.poll()
-                    : inbox.poll(saturatedNanos(timeout), TimeUnit.NANOSECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ChannelClosedException("Interrupted while receiving on " + name);
-        }
-        if (o == null) {
-            throw new RecvTimeoutException("No message on " + name + " within " + timeout.toMillis() + " ms");
-        }
-        return unwrap(o);
+        return inbox.poll(timeout);
     }
 
     @Override
     public Optional<Message> tryRecv() {
-        checkOpen();
-        Object o = inbox.poll();
-        return o == null ? Optional.empty() : Optional.of(unwrap(o));
+        return inbox.tryTake();
     }
 
     @Override
     public void close() {
         synchronized (sendLock) {
-            if (closed.compareAndSet(false, true)) {
-                inbox.clear();
-                inbox.offer(LOCAL_CLOSED); // wakes receivers blocked on this end
+            if (inbox.close()) {
                 Sink s = sink;
                 if (s != null) {
                     s.closed();
@@ -191,36 +136,12 @@ public final class LocalChannel implements Channel {
 
     @Override
     public boolean isClosed() {
-        return closed.get();
+        return inbox.isClosed();
     }
 
     @Override
     public String toString() {
-        return "LocalChannel[" + name + (closed.get() ? ", closed]" : "]");
-    }
-
-    private void checkOpen() {
-        if (closed.get()) {
-            throw new ChannelClosedException("Channel " + name + " is closed");
-        }
-    }
-
-    private Message unwrap(Object o) {
-        if (o instanceof Message m) {
-            return m;
-        }
-        inbox.offer(o); // a terminal signal: leave it for every other receiver
-        if (o == LOCAL_CLOSED) {
-            throw new ChannelClosedException("Channel " + name + " is closed");
-        }
-        throw endException(o, "Channel " + name);
-    }
-
-    private static RuntimeException endException(Object end, String what) {
-        if (end instanceof Broken b) {
-            return new ChannelBrokenException(what + ": peer vanished without closing", b.cause());
-        }
-        return new ChannelClosedException(what + ": peer closed the channel");
+        return "LocalChannel[" + name + (inbox.isClosed() ? ", closed]" : "]");
     }
 
     /** Converts a duration to nanoseconds, saturating instead of overflowing. */
