@@ -8,7 +8,11 @@ import dev.netrun.exec.Protocol.Started;
 import dev.netrun.pool.WorkerException;
 import dev.netrun.pool.WorkerFunction;
 import dev.netrun.rpc.Channel;
+import dev.netrun.rpc.Codec;
+import dev.netrun.rpc.CodecException;
 import dev.netrun.rpc.Message;
+
+import java.io.Serializable;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -26,16 +30,28 @@ import java.util.concurrent.ScheduledFuture;
  * that job only; the loop goes on.
  *
  * <p>Functions sent by key and import paths resolved once are kept in maps confined to the worker thread.
+ * Public (with a package-private constructor) only so that a child JVM or a remote server can rebuild it from
+ * its serialized form; not part of the API.
  */
-final class ExecWorker implements WorkerFunction {
+public final class ExecWorker implements WorkerFunction, Serializable {
+    private static final long serialVersionUID = 1L;
     private static final System.Logger LOG = System.getLogger(ExecWorker.class.getName());
 
     private final Duration printFlushInterval;
     private final boolean capturePrints;
+    /** Whether arguments, functions and results travel encoded (the worker is in another process). */
+    private final boolean encoded;
 
-    ExecWorker(Duration printFlushInterval, boolean capturePrints) {
+    /**
+     * @param printFlushInterval how often a running job's prints are streamed, when it has an onPrint callback
+     * @param capturePrints      whether jobs' System.out is captured
+     * @param encoded            whether the worker runs in another process: arguments, functions and results
+     *                           then travel encoded by {@link ExecutionManager#codec(ClassLoader)}
+     */
+    ExecWorker(Duration printFlushInterval, boolean capturePrints, boolean encoded) {
         this.printFlushInterval = printFlushInterval;
         this.capturePrints = capturePrints;
+        this.encoded = encoded;
     }
 
     @Override
@@ -46,26 +62,39 @@ final class ExecWorker implements WorkerFunction {
         if (loader == null) {
             loader = ExecWorker.class.getClassLoader();
         }
-        while (true) {
-            Message m = channel.recv(); // ChannelClosedException ends the worker when the pool closes
-            switch (m.key()) {
-                case Protocol.RUN:
-                    runJob(channel, (RunRequest) m.data(), functions, resolved, loader);
-                    break;
-                case Protocol.FUNCTION:
-                    FunctionRequest f = (FunctionRequest) m.data();
-                    functions.put(f.key(), Invocation.of(f.function()));
-                    channel.send(Protocol.FUNCTION_OK, f.callId());
-                    break;
-                default:
-                    LOG.log(System.Logger.Level.WARNING, "worker {0} ignored a message with unknown key {1}",
-                            workerId, m.key());
+        Codec codec = encoded ? ExecutionManager.codec(loader) : null;
+        PrintCapture.acquire();
+        try {
+            while (true) {
+                Message m = channel.recv(); // ChannelClosedException ends the worker when the pool closes
+                switch (m.key()) {
+                    case Protocol.RUN:
+                        runJob(channel, (RunRequest) m.data(), functions, resolved, loader, codec);
+                        break;
+                    case Protocol.FUNCTION:
+                        FunctionRequest f = (FunctionRequest) m.data();
+                        String error = null;
+                        try {
+                            JobFunction fn = f.encodedFunction() != null
+                                    ? (JobFunction) codec.decode(f.encodedFunction()) : f.function();
+                            functions.put(f.key(), Invocation.of(fn));
+                        } catch (RuntimeException e) {
+                            error = e.toString();
+                        }
+                        channel.send(Protocol.FUNCTION_OK, new Protocol.FunctionReply(f.callId(), error));
+                        break;
+                    default:
+                        LOG.log(System.Logger.Level.WARNING, "worker {0} ignored a message with unknown key {1}",
+                                workerId, m.key());
+                }
             }
+        } finally {
+            PrintCapture.release();
         }
     }
 
     private void runJob(Channel channel, RunRequest req, Map<String, Invocation.Target> functions,
-                        Map<String, Invocation.Target> resolved, ClassLoader loader) {
+                        Map<String, Invocation.Target> resolved, ClassLoader loader, Codec codec) {
         Instant started = Instant.now();
         channel.send(Protocol.STARTED, new Started(req.callId(), started));
         JobPrints prints = capturePrints ? new JobPrints(PrintCapture.charset()) : null;
@@ -84,7 +113,16 @@ final class ExecWorker implements WorkerFunction {
                     resolved.put(req.func(), target);
                 }
             }
-            CallArgs args = new CallArgs(req.args(), req.kwargs(), req.sendChannel() ? channel : null);
+            Object[] positional = req.args();
+            Map<String, Object> kwargs = req.kwargs();
+            if (req.encodedArgs() != null) {
+                Object[] both = (Object[]) codec.decode(req.encodedArgs());
+                positional = (Object[]) both[0];
+                @SuppressWarnings("unchecked")
+                Map<String, Object> kw = (Map<String, Object>) both[1];
+                kwargs = kw;
+            }
+            CallArgs args = new CallArgs(positional, kwargs, req.sendChannel() ? channel : null);
             if (prints != null) {
                 PrintCapture.begin(prints);
             }
@@ -100,10 +138,24 @@ final class ExecWorker implements WorkerFunction {
         }
         Instant completed = Instant.now();
         List<PrintEntry> tail = streamer != null ? streamer.finish() : prints != null ? prints.finish() : List.of();
-        RunReply reply = failure == null
-                ? new RunReply(req.callId(), started, completed, false, result, tail, null, null, null, null)
-                : new RunReply(req.callId(), started, completed, false, null, tail, failure.getClass().getName(),
-                        failure.getMessage(), WorkerException.stackTraceOf(failure), failure);
+        RunReply reply;
+        if (failure != null) {
+            reply = new RunReply(req.callId(), started, completed, false, null, null, tail,
+                    failure.getClass().getName(), failure.getMessage(), WorkerException.stackTraceOf(failure),
+                    codec == null ? failure : null);
+        } else if (codec == null) {
+            reply = new RunReply(req.callId(), started, completed, false, result, null, tail, null, null, null, null);
+        } else {
+            boolean converted = false;
+            byte[] bytes;
+            try {
+                bytes = codec.encode(result);
+            } catch (CodecException e) {
+                converted = true; // the seed's rule: a result that cannot travel comes back as its string
+                bytes = codec.encode(Invocation.safeToString(result));
+            }
+            reply = new RunReply(req.callId(), started, completed, converted, null, bytes, tail, null, null, null, null);
+        }
         channel.send(Protocol.DONE, reply);
     }
 

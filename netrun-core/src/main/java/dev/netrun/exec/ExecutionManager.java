@@ -10,11 +10,11 @@ import dev.netrun.pool.PoolException;
 import dev.netrun.pool.PoolListener;
 import dev.netrun.pool.WorkerCrashedException;
 import dev.netrun.pool.WorkerException;
+import dev.netrun.rpc.Codec;
+import dev.netrun.rpc.CodecException;
+import dev.netrun.rpc.CompactCodec;
+import dev.netrun.rpc.JavaSerializationCodec;
 
-import java.io.IOException;
-import java.io.NotSerializableException;
-import java.io.ObjectOutputStream;
-import java.io.OutputStream;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -247,22 +247,26 @@ public final class ExecutionManager implements AutoCloseable {
     }
 
     private CompletableFuture<Void> sendFunctionAsync(String poolId, int workerId, String key, JobFunction function) {
-        checkFunction(poolId, key, function);
+        byte[] encoded = checkFunction(poolId, key, function);
         Slot slot = slot(poolId, workerId);
         FunctionCall call = new FunctionCall(callIds.incrementAndGet(), slot, key);
-        return dispatch(call, Protocol.FUNCTION, new Protocol.FunctionRequest(call.id, key, function)).future;
+        return dispatch(call, Protocol.FUNCTION,
+                new Protocol.FunctionRequest(call.id, key, encoded == null ? function : null, encoded)).future;
     }
 
-    private void checkFunction(String poolId, String key, JobFunction function) {
+    /** @return the encoded function for pools that cross a process boundary, else {@code null} */
+    private byte[] checkFunction(String poolId, String key, JobFunction function) {
         Objects.requireNonNull(key, "key");
         Objects.requireNonNull(function, "function");
-        PoolConfig config = config(poolId);
-        if (config.crossesProcesses()) {
-            String problem = serializationProblem(function);
-            if (problem != null) {
-                throw new IllegalArgumentException("Function for key '" + key + "' cannot be sent to pool '" + poolId
-                        + "': it is not serializable (" + problem + ")");
-            }
+        Codec codec = runtime(poolId).codec;
+        if (codec == null) {
+            return null;
+        }
+        try {
+            return codec.encode(function);
+        } catch (CodecException e) {
+            throw new IllegalArgumentException("Function for key '" + key + "' cannot be sent to pool '" + poolId
+                    + "': it is not serializable (" + e.getMessage() + ")", e);
         }
     }
 
@@ -370,8 +374,23 @@ public final class ExecutionManager implements AutoCloseable {
 
     private CompletableFuture<JobResult> submit(Slot slot, Job job) {
         JobCall call = new JobCall(callIds.incrementAndGet(), slot, job, Instant.now());
-        RunRequest req = new RunRequest(call.id, job.funcImportPathOrKey(), job.isSendChannel(), job.argsArray(),
-                job.keywordArgs(), job.printCallback() != null);
+        Codec codec = slot.runtime.codec;
+        RunRequest req;
+        if (codec == null) {
+            req = new RunRequest(call.id, job.funcImportPathOrKey(), job.isSendChannel(), job.argsArray(),
+                    job.keywordArgs(), null, job.printCallback() != null);
+        } else {
+            byte[] encoded;
+            try {
+                encoded = codec.encode(new Object[]{job.argsArray(), job.keywordArgs()});
+            } catch (CodecException e) {
+                call.fail(new IllegalArgumentException("Cannot send " + call.describe() + ": its arguments cannot be "
+                        + "serialized (" + e.getMessage() + ")", e));
+                return call.future;
+            }
+            req = new RunRequest(call.id, job.funcImportPathOrKey(), job.isSendChannel(), null, null, encoded,
+                    job.printCallback() != null);
+        }
         return dispatch(call, Protocol.RUN, req).future;
     }
 
@@ -502,16 +521,12 @@ public final class ExecutionManager implements AutoCloseable {
         return c.numProcesses();
     }
 
-    /** @return why {@code value} cannot be serialized, naming the class, or {@code null} if it can */
-    static String serializationProblem(Object value) {
-        try (ObjectOutputStream out = new ObjectOutputStream(OutputStream.nullOutputStream())) {
-            out.writeObject(value);
-            return null;
-        } catch (NotSerializableException e) {
-            return e.getMessage() + " is not Serializable";
-        } catch (IOException | RuntimeException e) {
-            return e.toString();
-        }
+    /**
+     * The codec of values that cross a process boundary between a manager and its workers: compact for
+     * common values, JDK serialization for the rest, resolving classes with {@code loader}.
+     */
+    static Codec codec(ClassLoader loader) {
+        return new CompactCodec(JavaSerializationCodec.trusted(loader));
     }
 
     private static void closeQuietly(Pool pool) {
@@ -568,10 +583,13 @@ public final class ExecutionManager implements AutoCloseable {
         final PoolConfig config;
         final Pool pool;
         final Slot[] slots;
+        /** Encodes arguments, functions and results for pools that cross a process boundary; else null. */
+        final Codec codec;
 
         PoolRuntime(String id, PoolConfig config) {
             this.id = id;
             this.config = config;
+            this.codec = config.crossesProcesses() ? config.valueCodec() : null;
             this.pool = config.createPool(id);
             if (!(pool instanceof AbstractPool ap)) {
                 throw new IllegalArgumentException("Pool kind " + pool.getClass().getName() + " of pool '" + id
@@ -607,16 +625,17 @@ public final class ExecutionManager implements AutoCloseable {
                 }
                 case Protocol.DONE: {
                     RunReply r = (RunReply) data;
-                    Call c = pending.remove(r.callId);
+                    Call c = pending.remove(r.callId());
                     if (c instanceof JobCall j) {
                         j.finish(r);
                     }
                     break;
                 }
                 case Protocol.FUNCTION_OK: {
-                    Call c = pending.remove((Long) data);
+                    Protocol.FunctionReply r = (Protocol.FunctionReply) data;
+                    Call c = pending.remove(r.callId());
                     if (c instanceof FunctionCall f) {
-                        f.finish();
+                        f.finish(r.error());
                     }
                     break;
                 }
@@ -692,8 +711,13 @@ public final class ExecutionManager implements AutoCloseable {
             this.key = key;
         }
 
-        void finish() {
-            future.complete(null);
+        void finish(String error) {
+            if (error == null) {
+                future.complete(null);
+            } else {
+                future.completeExceptionally(new IllegalArgumentException("Worker " + slot.workerId + " of pool '"
+                        + slot.runtime.id + "' could not load function '" + key + "': " + error));
+            }
         }
 
         @Override
@@ -747,26 +771,36 @@ public final class ExecutionManager implements AutoCloseable {
             List<PrintEntry> all;
             synchronized (this) {
                 if (prints.isEmpty()) {
-                    all = r.prints.isEmpty() ? List.of() : Collections.unmodifiableList(r.prints);
+                    all = r.prints().isEmpty() ? List.of() : Collections.unmodifiableList(r.prints());
                 } else {
-                    prints.addAll(r.prints);
+                    prints.addAll(r.prints());
                     all = Collections.unmodifiableList(prints);
                 }
             }
-            deliver(r.prints);
+            deliver(r.prints());
             slot.inFlight.decrementAndGet();
             String func = job.funcImportPathOrKey();
             if (r.failed()) {
                 future.completeExceptionally(new JobFailedException(func, slot.runtime.id, slot.workerId,
-                        r.failureClass, r.failureMessage, r.failureStack, all, r.failure));
-            } else {
-                Instant start = r.started;
-                // The worker's clock may be another machine's: keep submitted <= started <= completed.
-                Instant s = start.isBefore(submitted) ? submitted : start;
-                Instant done = r.completed.isBefore(s) ? s : r.completed;
-                future.complete(new JobResult(submitted, s, done, func, slot.runtime.id, slot.workerId,
-                        r.convertedToStr, r.result, all));
+                        r.failureClass(), r.failureMessage(), r.failureStack(), all, r.failure()));
+                return;
             }
+            Object result = r.result();
+            if (r.encodedResult() != null) {
+                try {
+                    result = slot.runtime.codec.decode(r.encodedResult());
+                } catch (CodecException e) {
+                    future.completeExceptionally(new JobFailedException(func, slot.runtime.id, slot.workerId,
+                            e.getClass().getName(), "the result could not be decoded here: " + e.getMessage(),
+                            WorkerException.stackTraceOf(e), all, e));
+                    return;
+                }
+            }
+            // The worker's clock may be another machine's: keep submitted <= started <= completed.
+            Instant s = r.started().isBefore(submitted) ? submitted : r.started();
+            Instant done = r.completed().isBefore(s) ? s : r.completed();
+            future.complete(new JobResult(submitted, s, done, func, slot.runtime.id, slot.workerId,
+                    r.convertedToStr(), result, all));
         }
 
         @Override

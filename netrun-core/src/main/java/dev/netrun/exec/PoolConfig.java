@@ -1,8 +1,11 @@
 package dev.netrun.exec;
 
+import dev.netrun.pool.MultiprocessPool;
 import dev.netrun.pool.Pool;
 import dev.netrun.pool.SingleWorkerPool;
 import dev.netrun.pool.ThreadPool;
+import dev.netrun.pool.WorkerFunction;
+import dev.netrun.rpc.Codec;
 
 import java.time.Duration;
 import java.util.Objects;
@@ -48,6 +51,18 @@ public abstract class PoolConfig {
      */
     public static PoolConfig thread(int numWorkers) {
         return new ThreadConfig(numWorkers, DEFAULT_PRINT_FLUSH_INTERVAL, true);
+    }
+
+    /**
+     * A pool of {@code numProcesses} child JVMs with {@code threadsPerProcess} worker threads each
+     * ({@link MultiprocessPool}). Functions, arguments and results cross the process boundary serialized: a
+     * function that cannot be serialized is refused by {@code sendFunction}; a result that cannot be comes
+     * back as its string, with {@code convertedToStr == true}.
+     *
+     * @throws IllegalArgumentException if a size is below 1
+     */
+    public static PoolConfig multiprocess(int numProcesses, int threadsPerProcess) {
+        return new MultiprocessConfig(numProcesses, threadsPerProcess, DEFAULT_PRINT_FLUSH_INTERVAL, true);
     }
 
     /** One worker in this JVM ({@link SingleWorkerPool}), the "main" pool. Results are never serialized. */
@@ -105,9 +120,20 @@ public abstract class PoolConfig {
         return false;
     }
 
-    /** @return the worker function of in-JVM pools built from this config */
-    final ExecWorker inJvmWorker() {
-        return new ExecWorker(printFlushInterval, capturePrints);
+    /**
+     * @return the codec of functions, arguments and results, for configs that {@linkplain #crossesProcesses()
+     * cross processes}; the workers must decode with the same kind of codec
+     */
+    protected Codec valueCodec() {
+        ClassLoader l = Thread.currentThread().getContextClassLoader();
+        return ExecutionManager.codec(l != null ? l : PoolConfig.class.getClassLoader());
+    }
+
+    /**
+     * @return the worker function a pool built from this config runs: it serves the manager's protocol
+     */
+    protected final WorkerFunction workerFunction() {
+        return new ExecWorker(printFlushInterval, capturePrints, crossesProcesses());
     }
 
     @Override
@@ -144,7 +170,7 @@ public abstract class PoolConfig {
 
         @Override
         protected Pool createPool(String poolId) {
-            return new ThreadPool(inJvmWorker(), numWorkers);
+            return new ThreadPool(workerFunction(), numWorkers);
         }
     }
 
@@ -170,7 +196,55 @@ public abstract class PoolConfig {
 
         @Override
         protected Pool createPool(String poolId) {
-            return new SingleWorkerPool(inJvmWorker());
+            return new SingleWorkerPool(workerFunction());
+        }
+    }
+
+    private static final class MultiprocessConfig extends PoolConfig {
+        private final int numProcesses;
+        private final int threadsPerProcess;
+
+        MultiprocessConfig(int numProcesses, int threadsPerProcess, Duration interval, boolean capture) {
+            super(interval, capture);
+            if (numProcesses < 1) {
+                throw new IllegalArgumentException("numProcesses must be >= 1, was " + numProcesses);
+            }
+            if (threadsPerProcess < 1) {
+                throw new IllegalArgumentException("threadsPerProcess must be >= 1, was " + threadsPerProcess);
+            }
+            this.numProcesses = numProcesses;
+            this.threadsPerProcess = threadsPerProcess;
+        }
+
+        @Override
+        public int numWorkers() {
+            return numProcesses * threadsPerProcess;
+        }
+
+        @Override
+        public int numProcesses() {
+            return numProcesses;
+        }
+
+        @Override
+        public Class<? extends Pool> poolType() {
+            return MultiprocessPool.class;
+        }
+
+        @Override
+        protected PoolConfig copy(Duration interval, boolean capture) {
+            return new MultiprocessConfig(numProcesses, threadsPerProcess, interval, capture);
+        }
+
+        @Override
+        protected boolean crossesProcesses() {
+            return true;
+        }
+
+        @Override
+        protected Pool createPool(String poolId) {
+            return MultiprocessPool.builder(workerFunction()).numProcesses(numProcesses)
+                    .threadsPerProcess(threadsPerProcess).build();
         }
     }
 }

@@ -24,14 +24,25 @@ final class Protocol {
     static final String PRINTS = "__exec:prints";
     /** worker -> manager: the job ended. Data: {@link RunReply}. */
     static final String DONE = "__exec:done";
-    /** worker -> manager: the function was registered. Data: the call id, a {@code Long}. */
+    /** worker -> manager: the function was registered, or not. Data: {@link FunctionReply}. */
     static final String FUNCTION_OK = "__exec:function-ok";
 
+    /**
+     * Run a job. In-JVM pools pass {@code args}/{@code kwargs} by reference; pools that cross a process
+     * boundary pass them pre-encoded in {@code encodedArgs} ({@code Object[]{args, kwargs}}), so that a value
+     * the worker cannot decode fails this job alone, with a message, instead of the whole message.
+     */
     record RunRequest(long callId, String func, boolean sendChannel, Object[] args, Map<String, Object> kwargs,
-                      boolean streamPrints) implements Serializable {
+                      byte[] encodedArgs, boolean streamPrints) implements Serializable {
     }
 
-    record FunctionRequest(long callId, String key, JobFunction function) implements Serializable {
+    /** Register a function: by reference in-JVM, pre-encoded in {@code encodedFunction} across processes. */
+    record FunctionRequest(long callId, String key, JobFunction function, byte[] encodedFunction)
+            implements Serializable {
+    }
+
+    /** The function was registered ({@code error == null}) or could not be decoded by the worker. */
+    record FunctionReply(long callId, String error) implements Serializable {
     }
 
     record Started(long callId, Instant at) implements Serializable {
@@ -40,46 +51,16 @@ final class Protocol {
     record Prints(long callId, List<PrintEntry> entries) implements Serializable {
     }
 
-    /** How a job ended: a result or a failure, and the lines printed since the last {@link Prints}. */
-    static final class RunReply implements Serializable {
-        private static final long serialVersionUID = 1L;
-
-        final long callId;
-        final Instant started;
-        final Instant completed;
-        final boolean convertedToStr;
-        final Object result;
-        final List<PrintEntry> prints;
-        /** Non-null when the job failed. */
-        final String failureClass;
-        final String failureMessage;
-        final String failureStack;
-        /** The original failure; only present when the reply did not cross a process boundary. */
-        final transient Throwable failure;
-
-        RunReply(long callId, Instant started, Instant completed, boolean convertedToStr, Object result,
-                 List<PrintEntry> prints, String failureClass, String failureMessage, String failureStack,
-                 Throwable failure) {
-            this.callId = callId;
-            this.started = started;
-            this.completed = completed;
-            this.convertedToStr = convertedToStr;
-            this.result = result;
-            this.prints = prints;
-            this.failureClass = failureClass;
-            this.failureMessage = failureMessage;
-            this.failureStack = failureStack;
-            this.failure = failure;
-        }
-
+    /**
+     * How a job ended: a result (by reference in {@code result}, or encoded in {@code encodedResult} across
+     * processes) or a failure (its class name is non-null), and the lines printed since the last
+     * {@link Prints}. {@code failure} is the original throwable, only set in-JVM.
+     */
+    record RunReply(long callId, Instant started, Instant completed, boolean convertedToStr, Object result,
+                    byte[] encodedResult, List<PrintEntry> prints, String failureClass, String failureMessage,
+                    String failureStack, Throwable failure) implements Serializable {
         boolean failed() {
             return failureClass != null;
-        }
-
-        /** The same reply with the result replaced by its string form. */
-        RunReply resultAsString() {
-            return new RunReply(callId, started, completed, true, Invocation.safeToString(result), prints,
-                    failureClass, failureMessage, failureStack, failure);
         }
     }
 }

@@ -268,6 +268,13 @@ public final class JavaSerializationCodec implements Codec {
         return loader;
     }
 
+    /**
+     * @return the filter that decides which classes may be decoded; only {@code ALLOWED} admits a class
+     */
+    public ObjectInputFilter classFilter() {
+        return classFilter;
+    }
+
     /** @return the limits of one payload */
     public Limits limits() {
         return limits;

@@ -1,0 +1,210 @@
+package dev.netrun.pool;
+
+import dev.netrun.rpc.Channel;
+import dev.netrun.rpc.ChannelBrokenException;
+import dev.netrun.rpc.ChannelClosedException;
+import dev.netrun.rpc.Codec;
+import dev.netrun.rpc.Handshake;
+import dev.netrun.rpc.Message;
+import dev.netrun.rpc.RpcException;
+import dev.netrun.rpc.StreamChannel;
+
+import java.io.BufferedReader;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HexFormat;
+
+/**
+ * The entry point of a {@link MultiprocessPool}'s child JVM. Not for direct use.
+ *
+ * <p>Arguments: the parent's Unix socket path and this child's process index; the pool's secret arrives
+ * as the first line on standard input. The child connects a control channel, receives its worker function,
+ * connects one channel per worker thread, runs the threads, and reports ready. It leaves when the parent
+ * closes the control channel, and halts at once when the parent vanishes: the control channel breaks or
+ * standard input reaches its end (both happen when the parent dies, even by {@code kill -9}).
+ */
+public final class ChildMain {
+    private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(30);
+    /** Exit status when the parent vanished. */
+    static final int PARENT_GONE = 3;
+    /** Exit status when the child could not start. */
+    static final int START_FAILED = 2;
+
+    /** The raw standard streams, for flush markers; kept for the life of the process, never closed. */
+    private static final FileOutputStream RAW_OUT = new FileOutputStream(FileDescriptor.out);
+    private static final FileOutputStream RAW_ERR = new FileOutputStream(FileDescriptor.err);
+
+    private ChildMain() {
+    }
+
+    /**
+     * Runs the child.
+     *
+     * @param args socket path, process index
+     */
+    public static void main(String[] args) throws Exception {
+        Path socket = Path.of(args[0]);
+        int processIdx = Integer.parseInt(args[1]);
+        InputStream stdin = System.in;
+        String secretLine = readLine(stdin);
+        if (secretLine == null) {
+            System.err.println("netrun child " + processIdx + ": no secret on standard input");
+            System.exit(START_FAILED);
+        }
+        byte[] secret = HexFormat.of().parseHex(secretLine.strip());
+        watchParent(stdin);
+
+        Codec codec = ProcessProtocol.codec(ChildMain.class.getClassLoader() == null
+                ? ClassLoader.getSystemClassLoader() : Thread.currentThread().getContextClassLoader());
+        StreamChannel control = connect(socket, secret, codec, "child-" + processIdx + "-control");
+        control.send(ProcessProtocol.HELLO, new int[]{processIdx, ProcessProtocol.CONTROL});
+
+        Thread[] workers;
+        StreamChannel[] channels;
+        try {
+            Message init = control.recv(CONNECT_TIMEOUT);
+            Object[] spec = (Object[]) init.data();
+            int threads = (Integer) spec[1];
+            WorkerFunction fn = build(spec[0], codec);
+            channels = new StreamChannel[threads];
+            workers = new Thread[threads];
+            for (int t = 0; t < threads; t++) {
+                channels[t] = connect(socket, secret, codec, "child-" + processIdx + "-worker-" + t);
+                channels[t].send(ProcessProtocol.HELLO, new int[]{processIdx, t});
+                int threadIdx = t;
+                int workerId = processIdx * threads + t;
+                StreamChannel ch = channels[t];
+                workers[t] = new Thread(() -> runWorker(fn, ch, workerId, threadIdx, control),
+                        "netrun-child-worker-" + workerId);
+            }
+        } catch (Throwable t) {
+            try {
+                control.send(ProcessProtocol.START_FAILED, t.toString());
+            } catch (RpcException ignored) {
+                // the parent sees the exit status and what this process printed
+            }
+            t.printStackTrace();
+            System.exit(START_FAILED);
+            return;
+        }
+        for (Thread w : workers) {
+            w.start();
+        }
+        control.send(ProcessProtocol.READY, null);
+
+        while (true) {
+            Message m;
+            try {
+                m = control.recv();
+            } catch (ChannelBrokenException e) {
+                Runtime.getRuntime().halt(PARENT_GONE);
+                return;
+            } catch (ChannelClosedException e) {
+                break; // the pool is closing
+            }
+            if (ProcessProtocol.FLUSH.equals(m.key())) {
+                flushWithMarker((String) m.data());
+            }
+        }
+        for (StreamChannel c : channels) {
+            c.close();
+        }
+        for (Thread w : workers) {
+            w.join(2_000);
+        }
+        System.out.flush();
+        System.err.flush();
+        System.exit(0);
+    }
+
+    private static void runWorker(WorkerFunction fn, StreamChannel channel, int workerId, int threadIdx,
+                                  Channel control) {
+        Object[] report;
+        try {
+            fn.run(channel, workerId);
+            report = new Object[]{threadIdx, null, "worker function returned", null};
+        } catch (ChannelClosedException e) {
+            if (channel.isClosed()) {
+                return; // closed by the pool: the normal way out
+            }
+            report = new Object[]{threadIdx, e.getClass().getName(), e.getMessage(), WorkerException.stackTraceOf(e)};
+        } catch (Throwable t) {
+            report = new Object[]{threadIdx, t.getClass().getName(), t.getMessage(), WorkerException.stackTraceOf(t)};
+        }
+        try {
+            channel.send(ProcessProtocol.WORKER_ENDED, report);
+        } catch (RpcException e) {
+            try {
+                control.send(ProcessProtocol.WORKER_ENDED, report);
+            } catch (RpcException ignored) {
+                // the parent is gone or closing
+            }
+        }
+    }
+
+    private static WorkerFunction build(Object spec, Codec codec) throws ReflectiveOperationException {
+        if (spec instanceof byte[] bytes) {
+            return (WorkerFunction) codec.decode(bytes);
+        }
+        Class<?> c = Class.forName((String) spec, true, Thread.currentThread().getContextClassLoader());
+        return (WorkerFunction) c.getConstructor().newInstance();
+    }
+
+    private static StreamChannel connect(Path socket, byte[] secret, Codec codec, String name) throws IOException {
+        SocketChannel s = SocketChannel.open(StandardProtocolFamily.UNIX);
+        s.connect(UnixDomainSocketAddress.of(socket));
+        Handshake.connect(s, secret, CONNECT_TIMEOUT);
+        return StreamChannel.builder(s, codec).name(name).open();
+    }
+
+    /** Halts this JVM when standard input ends: the parent is gone. */
+    private static void watchParent(InputStream stdin) {
+        Thread t = new Thread(() -> {
+            byte[] b = new byte[256];
+            try {
+                while (stdin.read(b) >= 0) {
+                    // the parent writes nothing more; just wait for the end
+                }
+            } catch (IOException e) {
+                // same as the end
+            }
+            Runtime.getRuntime().halt(PARENT_GONE);
+        }, "netrun-child-parent-watch");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /** Flushes this process's streams, then writes the flush marker behind what they held. */
+    private static void flushWithMarker(String token) {
+        System.out.flush();
+        System.err.flush();
+        byte[] marker = (OutputCollector.MARKER + token + "\n").getBytes(StandardCharsets.UTF_8);
+        try {
+            RAW_OUT.write(marker);
+            RAW_ERR.write(marker);
+        } catch (IOException e) {
+            // the parent stopped reading; nothing to flush to
+        }
+    }
+
+    private static String readLine(InputStream in) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        int c;
+        while ((c = in.read()) >= 0 && c != '\n') {
+            sb.append((char) c);
+            if (sb.length() > 4096) {
+                return null;
+            }
+        }
+        return c < 0 && sb.length() == 0 ? null : sb.toString();
+    }
+}
