@@ -37,10 +37,22 @@ public final class ExecWorker implements WorkerFunction, Serializable {
     private static final long serialVersionUID = 1L;
     private static final System.Logger LOG = System.getLogger(ExecWorker.class.getName());
 
+    /** How long a job in another process runs before its start is reported on its own. */
+    static final Duration STARTED_NOTICE_DELAY = Duration.ofMillis(2);
+
     private final Duration printFlushInterval;
     private final boolean capturePrints;
     /** Whether arguments, functions and results travel encoded (the worker is in another process). */
     private final boolean encoded;
+
+    /**
+     * The worker of a pool in another process or machine, with the default print settings (stream every
+     * {@link PoolConfig#DEFAULT_PRINT_FLUSH_INTERVAL}, capture on). Lets a host build it by class name, as the
+     * remote server does for the worker it registers by default.
+     */
+    public ExecWorker() {
+        this(PoolConfig.DEFAULT_PRINT_FLUSH_INTERVAL, true, true);
+    }
 
     /**
      * @param printFlushInterval how often a running job's prints are streamed, when it has an onPrint callback
@@ -96,7 +108,21 @@ public final class ExecWorker implements WorkerFunction, Serializable {
     private void runJob(Channel channel, RunRequest req, Map<String, Invocation.Target> functions,
                         Map<String, Invocation.Target> resolved, ClassLoader loader, Codec codec) {
         Instant started = Instant.now();
-        channel.send(Protocol.STARTED, new Started(req.callId(), started));
+        Started notice = new Started(req.callId(), started);
+        // In-JVM the notice is a method call; across processes it is a write, so it is sent only if the job
+        // is still running after STARTED_NOTICE_DELAY: short jobs report their start with their result.
+        ScheduledFuture<?> lateNotice = null;
+        if (codec == null) {
+            channel.send(Protocol.STARTED, notice);
+        } else {
+            lateNotice = PrintCapture.after(STARTED_NOTICE_DELAY, () -> {
+                try {
+                    channel.send(Protocol.STARTED, notice);
+                } catch (RuntimeException e) {
+                    // the channel ended; the worker loop sees it
+                }
+            });
+        }
         JobPrints prints = capturePrints ? new JobPrints(PrintCapture.charset()) : null;
         Streamer streamer = prints != null && req.streamPrints() ? new Streamer(channel, req.callId(), prints) : null;
         Object result = null;
@@ -137,6 +163,9 @@ public final class ExecWorker implements WorkerFunction, Serializable {
             failure = t;
         }
         Instant completed = Instant.now();
+        if (lateNotice != null) {
+            lateNotice.cancel(false);
+        }
         List<PrintEntry> tail = streamer != null ? streamer.finish() : prints != null ? prints.finish() : List.of();
         RunReply reply;
         if (failure != null) {

@@ -117,6 +117,22 @@ final class PrintCapture {
         }
     }
 
+    /**
+     * Runs {@code task} once after {@code delay} on the flusher thread unless the returned future is
+     * cancelled first; returns {@code null} (and never runs it) if no capture is installed.
+     */
+    static ScheduledFuture<?> after(Duration delay, Runnable task) {
+        ScheduledThreadPoolExecutor f = flusher;
+        if (f == null) {
+            return null;
+        }
+        try {
+            return f.schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            return null;
+        }
+    }
+
     private static Charset stdoutCharset() {
         for (String p : new String[]{"stdout.encoding", "sun.stdout.encoding"}) {
             String name = System.getProperty(p);

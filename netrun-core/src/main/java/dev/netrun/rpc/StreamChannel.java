@@ -42,12 +42,16 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * <h2>Threads</h2>
  * Each channel owns one daemon reader thread, {@code netrun-rpc-reader-<name>}, that decodes frames into an
  * unbounded inbox (or hands them to a {@link Listener}). While closing, a second daemon thread,
- * {@code netrun-rpc-closer-<name>}, runs the close handshake described below. Both end within the close
+ * {@code netrun-rpc-closer-<name>}, runs the close handshake described below. The first burst of sends starts
+ * a third, {@code netrun-rpc-writer-<name>}, that writes queued frames in batches. All end within the close
  * timeout after {@link #close()}, or as soon as the connection ends; no thread outlives the channel
  * ({@link #awaitTermination} waits for them).
  *
  * <p><b>Sending.</b> {@link #send} encodes on the caller's thread, outside any lock, then writes the frame.
- * Concurrent senders are coalesced: one of them writes every frame queued so far with one system call while
+ * A send on a quiet channel writes at once on the caller's thread; a send in a burst (while a write is under
+ * way, or within tens of microseconds of the last one) is queued for the writer thread, which writes all
+ * queued frames with one system call, and returns at once: if such a frame later fails to be written, the
+ * connection is broken and later sends and receives report it. Otherwise concurrent senders are coalesced: one of them writes every frame queued so far with one system call while
  * the others wait for their frame to be written; a lone sender writes at once. {@code send} returns when
  * its frame is in the socket's buffer: it blocks only while that buffer is full (the peer is not reading
  * fast enough). Messages sent by one thread arrive in the order it sent them. The caller's interrupt status
@@ -279,7 +283,7 @@ public final class StreamChannel implements Channel {
         this.closeTimeoutNanos = LocalChannel.saturatedNanos(b.closeTimeout);
         this.listener = b.listener;
         this.inbox = new Inbox(name);
-        this.writer = new FrameWriter(socket, BUFFER_SIZE);
+        this.writer = new FrameWriter(socket, BUFFER_SIZE, name);
         this.reader = new Thread(null, this::readLoop, "netrun-rpc-reader-" + name, READER_STACK_SIZE, false);
         this.reader.setDaemon(true);
     }
@@ -402,7 +406,8 @@ public final class StreamChannel implements Channel {
 
     /**
      * Waits until the channel's threads have ended (died): the reader, which ends after the connection ended
-     * and after the {@link Listener#onEnd} call, and the closer, if {@link #close()} started one. Returns at once
+     * and after the {@link Listener#onEnd} call, the closer, if {@link #close()} started one, and the writer,
+     * if a burst started one. Returns at once
      * if they have. Must not be called by a {@link Listener}.
      *
      * @param timeout the longest time to wait
@@ -411,7 +416,7 @@ public final class StreamChannel implements Channel {
      */
     public boolean awaitTermination(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + Math.max(0, LocalChannel.saturatedNanos(timeout));
-        return join(reader, deadline) && join(closer, deadline);
+        return join(reader, deadline) && join(closer, deadline) && writer.awaitStopped(deadline);
     }
 
     private static boolean join(Thread t, long deadline) throws InterruptedException {
@@ -592,6 +597,7 @@ public final class StreamChannel implements Channel {
     }
 
     private void closeSocket() {
+        writer.stop();
         if (socketClosed.compareAndSet(false, true)) {
             closeQuietly(socket);
         }

@@ -16,6 +16,12 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>Not part of the public API: the package is {@code internal} and may change without notice.
  *
+ * <p><b>Bursts.</b> A MESSAGE sent while a write is under way, or within {@link #BURST_NANOS} of the last
+ * one, is queued for a flusher thread ({@code netrun-rpc-writer-<name>}, started on the first burst, ended by
+ * {@link #stop()}) and {@code write} returns at once: a thread that sends many messages in a row pays one
+ * system call per batch, not per message. A queued frame that fails to be written later makes every later
+ * {@code write} fail.
+ *
  * <p><b>Protocol (group commit).</b> A sender queues its frame under {@link #lock}. If no thread is writing,
  * it becomes the <em>leader</em>: it takes every queued frame (its own and any that arrived meanwhile),
  * releases the lock, copies them into one direct buffer and writes it, then retakes the lock, marks those
@@ -73,51 +79,62 @@ public final class FrameWriter {
         return new Frame(Frames.SHUTDOWN, null, null);
     }
 
+    /** Sends closer together than this after the last write are a burst: queued for the flusher thread. */
+    static final long BURST_NANOS = 30_000;
+    /** A burst sender waits while more than this many bytes are queued (backpressure). */
+    static final long MAX_QUEUED_BYTES = 8L << 20;
+
     private final WritableByteChannel out;
-    /** Only the leader touches it. */
     private final ByteBuffer buffer;
+    private final String name;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition progress = lock.newCondition();
-    /** Frames waiting for a leader. Guarded by lock. */
+    /** Signals the flusher thread that frames are queued and nobody is writing. */
+    private final Condition work = lock.newCondition();
     private final ArrayDeque<Frame> queue = new ArrayDeque<>();
-    /** Whether a leader is writing. Guarded by lock. */
     private boolean writing;
-    /** The first write failure; sticky. Guarded by lock. */
     private IOException failure;
-    /** Whether a SHUTDOWN frame was queued. Guarded by lock. */
     private boolean shutdownQueued;
+    private long queuedBytes;
+    private long lastWriteEnd = System.nanoTime() - BURST_NANOS;
+    private Thread flusher;
+    private boolean stopped;
 
     /**
-     * @param out        where frames go; in blocking mode
+     * @param out        where frames go
      * @param bufferSize the size of the direct write buffer
+     * @param name       names the flusher thread, {@code netrun-rpc-writer-<name>}
      */
-    public FrameWriter(WritableByteChannel out, int bufferSize) {
+    public FrameWriter(WritableByteChannel out, int bufferSize, String name) {
         this.out = out;
         this.buffer = ByteBuffer.allocateDirect(bufferSize);
+        this.name = name;
     }
 
     /**
-     * Writes a frame, blocking until it is in the channel. Safe from any thread.
+     * Writes a frame, waiting without bound for it to be written; see {@link #write(Frame, long)}.
      *
      * @param frame the frame
-     * @throws IOException            if the write failed, or an earlier one did
-     * @throws ClosedChannelException if a SHUTDOWN frame was written before
+     * @throws IOException if writing failed, now or before
      */
     public void write(Frame frame) throws IOException {
         write(frame, Long.MAX_VALUE);
     }
 
     /**
-     * Writes a frame, waiting for other senders at most until {@code deadlineNanos} (a {@link System#nanoTime()}
-     * value, or {@code Long.MAX_VALUE} for no limit). Once this thread is writing, the write itself is not
-     * limited: the caller closes the channel to stop it. Waiting is not interruptible; the interrupt status is
-     * kept.
+     * Writes a frame. A MESSAGE sent in a burst (while another write is under way, or soon after the last
+     * one) is queued for the flusher thread, which writes everything queued with one system call, and this
+     * method returns at once (waiting only while more than {@link #MAX_QUEUED_BYTES} are queued). Otherwise,
+     * and always for SHUTDOWN, it returns once the frame is written, writing it itself if nobody else is:
+     * so a lone sender on a quiet channel pays no thread hop, and a stream of sends pays one system call per
+     * batch instead of one per frame.
      *
      * @param frame         the frame
-     * @param deadlineNanos when to give up waiting for other senders
-     * @return {@code true} if the frame was written, {@code false} if the deadline passed first and the frame
-     *         was withdrawn unwritten
-     * @throws IOException as {@link #write(Frame)}
+     * @param deadlineNanos a {@link System#nanoTime()} deadline, or {@code Long.MAX_VALUE} for none
+     * @return {@code true} if the frame was written or queued; {@code false} if the deadline passed first and
+     *         the frame was withdrawn
+     * @throws IOException if writing failed, now or before; a queued frame that fails later fails every
+     *                     later write
      */
     public boolean write(Frame frame, long deadlineNanos) throws IOException {
         List<Frame> batch;
@@ -134,6 +151,26 @@ public final class FrameWriter {
                 shutdownQueued = true;
             }
             queue.add(frame);
+            queuedBytes += frame.length();
+            if (frame.type == Frames.MESSAGE && !stopped
+                    && (writing || System.nanoTime() - lastWriteEnd < BURST_NANOS)) {
+                wakeFlusher();
+                while (queuedBytes > MAX_QUEUED_BYTES && !frame.done && failure == null) {
+                    long left = deadlineNanos - System.nanoTime();
+                    if (deadlineNanos != Long.MAX_VALUE && left <= 0) {
+                        break; // over the limit but queued: it will be written
+                    }
+                    try {
+                        progress.awaitNanos(deadlineNanos == Long.MAX_VALUE ? 1_000_000_000L : left);
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                    }
+                }
+                if (frame.done && frame.failure != null) {
+                    throw frame.failure;
+                }
+                return true;
+            }
             while (writing && !frame.done) {
                 if (deadlineNanos == Long.MAX_VALUE) {
                     progress.awaitUninterruptibly();
@@ -141,6 +178,7 @@ public final class FrameWriter {
                 }
                 long left = deadlineNanos - System.nanoTime();
                 if (left <= 0 && queue.remove(frame)) {
+                    queuedBytes -= frame.length();
                     return false;
                 }
                 try {
@@ -157,15 +195,96 @@ public final class FrameWriter {
                 return true;
             }
             writing = true;
-            batch = new ArrayList<>(queue);
-            queue.clear();
+            batch = drain();
         } finally {
             lock.unlock();
             if (interrupted) {
                 Thread.currentThread().interrupt();
             }
         }
+        IOException error = writeOut(batch);
+        if (error != null) {
+            throw error;
+        }
+        return true;
+    }
 
+    /** Stops the flusher thread once it has written what is queued. Idempotent; never blocks. */
+    public void stop() {
+        lock.lock();
+        try {
+            stopped = true;
+            work.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Waits for the flusher thread, if one was started, to end after {@link #stop()}.
+     *
+     * @return whether it has ended
+     */
+    public boolean awaitStopped(long deadlineNanos) throws InterruptedException {
+        Thread t;
+        lock.lock();
+        try {
+            t = flusher;
+        } finally {
+            lock.unlock();
+        }
+        if (t == null) {
+            return true;
+        }
+        long left = deadlineNanos - System.nanoTime();
+        if (left > 0) {
+            java.util.concurrent.TimeUnit.NANOSECONDS.timedJoin(t, left);
+        }
+        return !t.isAlive();
+    }
+
+    /** Under the lock: takes every queued frame. */
+    private List<Frame> drain() {
+        List<Frame> batch = new ArrayList<>(queue);
+        queue.clear();
+        for (Frame f : batch) {
+            queuedBytes -= f.length();
+        }
+        return batch;
+    }
+
+    /** Under the lock: makes sure the flusher thread runs and tells it there is work. */
+    private void wakeFlusher() {
+        if (flusher == null) {
+            flusher = new Thread(this::flushLoop, "netrun-rpc-writer-" + name);
+            flusher.setDaemon(true);
+            flusher.start();
+        }
+        work.signal();
+    }
+
+    private void flushLoop() {
+        while (true) {
+            List<Frame> batch;
+            lock.lock();
+            try {
+                while ((writing || queue.isEmpty()) && failure == null && !stopped) {
+                    work.awaitUninterruptibly();
+                }
+                if (failure != null || queue.isEmpty() || writing) {
+                    return; // failed, or stopped with nothing (ours) left to write
+                }
+                writing = true;
+                batch = drain();
+            } finally {
+                lock.unlock();
+            }
+            writeOut(batch);
+        }
+    }
+
+    /** Writes a batch taken by this thread as leader, then hands leadership back. */
+    private IOException writeOut(List<Frame> batch) {
         IOException error = null;
         boolean wasInterrupted = Thread.interrupted();
         try {
@@ -193,16 +312,21 @@ public final class FrameWriter {
                     f.failure = error;
                 }
                 queue.clear();
+                queuedBytes = 0;
             }
             writing = false;
+            lastWriteEnd = System.nanoTime();
+            if (!queue.isEmpty() || error != null) {
+                // frames queued in a burst meanwhile: the flusher takes them (or learns of the failure)
+                if (flusher != null) {
+                    work.signal();
+                }
+            }
             progress.signalAll();
         } finally {
             lock.unlock();
         }
-        if (error != null) {
-            throw error;
-        }
-        return true;
+        return error;
     }
 
     private void writeBatch(List<Frame> batch) throws IOException {
