@@ -177,7 +177,7 @@ class MisuseTest extends ExecTestSupport {
 
         @Override
         protected Pool createPool(String poolId) {
-            return new ThreadPool(inJvmWorker(), 3);
+            return new ThreadPool(workerFunction(), 3);
         }
     }
 
