@@ -133,9 +133,10 @@ public final class ChildMain {
             fn.run(channel, workerId);
             report = new Object[]{threadIdx, null, "worker function returned", null};
         } catch (ChannelClosedException e) {
-            if (channel.isClosed()) {
-                return; // closed by the pool: the normal way out
+            if (!channel.isClosed()) {
+                return; // the pool closed the channel (its SHUTDOWN arrived): the normal way out
             }
+            // this side closed its own channel: the worker is gone while the pool runs
             report = new Object[]{threadIdx, e.getClass().getName(), e.getMessage(), WorkerException.stackTraceOf(e)};
         } catch (Throwable t) {
             report = new Object[]{threadIdx, t.getClass().getName(), t.getMessage(), WorkerException.stackTraceOf(t)};

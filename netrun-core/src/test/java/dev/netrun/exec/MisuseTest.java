@@ -71,6 +71,12 @@ class MisuseTest extends ExecTestSupport {
     @ForEachPoolKind
     void processOperationsOnAPoolWithoutProcessesAreRejected(PoolKind kind) {
         ExecutionManager manager = started("p", kind.config(1));
+        if (kind.poolType() == dev.netrun.pool.MultiprocessPool.class) {
+            assertThat(manager.getProcessIds("p")).containsExactly(0);
+            assertThat(manager.flushAllPoolStdout("p", java.time.Duration.ofSeconds(5))).containsOnlyKeys(0);
+            assertIllegalArgumentNaming("7", () -> manager.flushPoolStdout("p", 7, java.time.Duration.ofSeconds(5)));
+            return;
+        }
 
         assertIllegalArgumentNaming("'p'", () -> manager.getProcessIds("p"));
         assertIllegalArgumentNaming("'p'", () -> manager.flushPoolStdout("p", 0, Duration.ofSeconds(1)));

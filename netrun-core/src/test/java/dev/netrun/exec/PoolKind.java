@@ -30,9 +30,13 @@ public record PoolKind(String name, int maxWorkersPerPool, boolean sharesHeap, C
         return PoolConfig.main();
     });
 
+    /** Child JVMs, one worker each: arguments, functions and results cross a process boundary. */
+    public static final PoolKind PROCESS = new PoolKind("process", Integer.MAX_VALUE, false,
+            dev.netrun.pool.MultiprocessPool.class, n -> PoolConfig.multiprocess(n, 1));
+
     /** Every kind the contract runs over (the argument source of {@link ForEachPoolKind}). */
     public static Stream<PoolKind> all() {
-        return Stream.of(THREAD, MAIN);
+        return Stream.of(THREAD, MAIN, PROCESS);
     }
 
     /** @return a config of this kind with {@code workers} workers */
