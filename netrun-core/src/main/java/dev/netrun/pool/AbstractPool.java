@@ -38,7 +38,8 @@ public abstract class AbstractPool implements Pool {
     private static final Object CLOSED = new Object();
 
     private final String description;
-    private final int numWorkers;
+    /** Fixed while the pool runs: changed only by {@link #setNumWorkers}, under {@code lifecycle}, while stopped. */
+    private volatile int numWorkers;
     private final Object lifecycle = new Object();
     private volatile Generation current;
     private volatile PoolListener listener;
@@ -83,6 +84,26 @@ public abstract class AbstractPool implements Pool {
                 throw new IllegalStateException("Cannot change the listener of a running pool: " + description);
             }
             this.listener = listener;
+        }
+    }
+
+    /**
+     * Changes the number of workers, for pool kinds whose size is settled only just before they start (a
+     * remote pool is sized by the request it sends its server). Only while the pool is stopped.
+     *
+     * @param numWorkers the number of workers of the next run, at least 1
+     * @throws IllegalArgumentException if {@code numWorkers < 1}
+     * @throws PoolAlreadyStartedException if the pool is running
+     */
+    protected final void setNumWorkers(int numWorkers) {
+        if (numWorkers < 1) {
+            throw new IllegalArgumentException("numWorkers must be >= 1, was " + numWorkers);
+        }
+        synchronized (lifecycle) {
+            if (current != null) {
+                throw new PoolAlreadyStartedException("Cannot resize " + description + " while it is running");
+            }
+            this.numWorkers = numWorkers;
         }
     }
 

@@ -1,0 +1,134 @@
+package dev.netrun.remote;
+
+import dev.netrun.rpc.Codec;
+import io.grpc.stub.StreamObserver;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+
+/**
+ * The one way frames leave one side of a {@code Pool} stream. gRPC's {@link StreamObserver} must not be called
+ * from two threads at once, and frames come from many (callers of {@code send}, a pool's reader threads, flush
+ * tasks): every frame is queued, and whichever thread finds the outbox idle drains it, packing what is queued
+ * into batches (one gRPC message each) of at most {@code maxBatchBytes}.
+ *
+ * <p><b>Drain protocol.</b> {@code wip} counts drain requests. {@link #offer} queues, then increments; the
+ * thread that moved it from 0 drains until the queue is empty, then subtracts the requests it has seen; if more
+ * came meanwhile it drains again. So exactly one thread writes at a time, no frame is left behind, and nobody
+ * waits: a sender whose frame is taken by the current drainer returns at once. A lone frame on an idle outbox
+ * is written by its own sender, with no thread hop.
+ *
+ * <p>{@link #end} and {@link #fail} queue the end of the stream after every frame offered before them. Once
+ * the stream has ended, or a write failed (the call was cancelled), later frames are dropped: the stream's own
+ * error handling reports the loss.
+ */
+final class Outbox {
+    /** Marks a terminal entry of the queue: {@code {TERMINAL, null}} completes the stream, {@code {TERMINAL, t}} fails it. */
+    private static final Object TERMINAL = new Object();
+    /** Batches are cut at this size even when the message size limit is larger, to keep latency even. */
+    private static final int TARGET_BATCH_BYTES = 1 << 20;
+
+    private final StreamObserver<byte[]> out;
+    private final Codec envelope;
+    private final int maxBatchBytes;
+    private final Consumer<RuntimeException> onWriteFailure;
+    private final ConcurrentLinkedQueue<Object[]> queue = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger wip = new AtomicInteger();
+    /** Written only by the draining thread; read by anyone. */
+    private volatile boolean done;
+
+    /**
+     * @param out            the stream to write; called by one thread at a time
+     * @param envelope       encodes batches
+     * @param maxMessageSize the most bytes of one gRPC message the peer accepts
+     * @param onWriteFailure told once if a write throws (the call is gone); on the draining thread
+     */
+    Outbox(StreamObserver<byte[]> out, Codec envelope, int maxMessageSize, Consumer<RuntimeException> onWriteFailure) {
+        this.out = out;
+        this.envelope = envelope;
+        this.maxBatchBytes = Math.min(TARGET_BATCH_BYTES, Math.max(1, maxMessageSize - Wire.FRAME_OVERHEAD));
+        this.onWriteFailure = onWriteFailure;
+    }
+
+    /** Queues a frame and returns; it is written by this thread or by the one already draining. */
+    void offer(Object[] frame) {
+        queue.add(frame);
+        if (wip.getAndIncrement() == 0) {
+            drain();
+        }
+    }
+
+    /** Queues the end of the stream ({@code onCompleted}), after everything offered before. Harmless if repeated. */
+    void end() {
+        offer(new Object[]{TERMINAL, null});
+    }
+
+    /** Queues the failure of the stream ({@code onError(error)}), after everything offered before. */
+    void fail(Throwable error) {
+        offer(new Object[]{TERMINAL, error});
+    }
+
+    /** @return whether the stream was ended or a write failed */
+    boolean isDone() {
+        return done;
+    }
+
+    private void drain() {
+        int missed = 1;
+        while (true) {
+            List<Object> batch = new ArrayList<>();
+            int bytes = 0;
+            Object[] f;
+            while ((f = queue.peek()) != null) {
+                if (f.length == 2 && f[0] == TERMINAL) {
+                    queue.poll();
+                    flush(batch);
+                    batch.clear();
+                    bytes = 0;
+                    if (!done) {
+                        done = true;
+                        try {
+                            if (f[1] == null) {
+                                out.onCompleted();
+                            } else {
+                                out.onError((Throwable) f[1]);
+                            }
+                        } catch (RuntimeException e) {
+                            // the call is already gone: nothing left to end
+                        }
+                    }
+                    continue;
+                }
+                int size = Wire.sizeOf(f);
+                if (!batch.isEmpty() && bytes + size > maxBatchBytes) {
+                    flush(batch);
+                    batch.clear();
+                    bytes = 0;
+                }
+                queue.poll();
+                batch.add(f);
+                bytes += size;
+            }
+            flush(batch);
+            missed = wip.addAndGet(-missed);
+            if (missed == 0) {
+                return;
+            }
+        }
+    }
+
+    private void flush(List<Object> batch) {
+        if (batch.isEmpty() || done) {
+            return;
+        }
+        try {
+            out.onNext(envelope.encode(batch.toArray()));
+        } catch (RuntimeException e) {
+            done = true;
+            onWriteFailure.accept(e);
+        }
+    }
+}

@@ -1,0 +1,192 @@
+package dev.netrun.remote;
+
+import dev.netrun.pool.OutputEntry;
+import dev.netrun.rpc.Codec;
+import dev.netrun.rpc.CompactCodec;
+import dev.netrun.rpc.JavaSerializationCodec;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+
+/**
+ * The gRPC service between a {@link RemotePoolClient} and a {@link RemotePoolServer}, built by hand: two
+ * methods whose messages are plain {@code byte[]}, so no protobuf code generation is involved.
+ *
+ * <pre>
+ * service netrun.remote.v1.Pools {
+ *   rpc Ping(bytes) returns (bytes);                 // connect(): reachability, TLS, token; server facts
+ *   rpc Pool(stream bytes) returns (stream bytes);   // one stream = one pool, from CREATE to half-close
+ * }
+ * </pre>
+ *
+ * <p><b>Messages.</b> Each gRPC message of the {@code Pool} stream is a <em>batch</em>: an {@code Object[]} of
+ * frames, encoded by the {@link #envelope() envelope codec}. A frame is an {@code Object[]} whose first element
+ * is its type (an {@code Integer}, the constants below) followed by the fields listed at each constant. User
+ * data never sits in the envelope itself: it travels as a {@code byte[]} payload encoded separately, so a value
+ * that one side cannot decode spoils that one message, not the batch. Batching lets a burst of sends from
+ * several threads go out as one gRPC message; a lone message goes out at once, alone.
+ *
+ * <p><b>Order.</b> gRPC keeps the order of a stream's messages, and each side writes its frames through one
+ * {@link Outbox}, so frames arrive in the order they were offered.
+ */
+final class Wire {
+    private Wire() {
+    }
+
+    /** Bumped on any incompatible change of the frames; checked by {@code Ping}. */
+    static final int PROTOCOL_VERSION = 1;
+
+    static final String SERVICE = "netrun.remote.v1.Pools";
+
+    /** Call metadata carrying the shared token, when the server asks for one. */
+    static final Metadata.Key<String> TOKEN = Metadata.Key.of("netrun-token", Metadata.ASCII_STRING_MARSHALLER);
+
+    // ---- client -> server
+
+    /**
+     * First frame of a stream: {@code workerName, numProcesses, threadsPerProcess, redirectOutput, bufferOutput,
+     * workerState} where {@code workerState} is {@code null} or an encoded, configured instance of the
+     * registered worker class (the ExecutionManager's worker carries its print settings this way).
+     */
+    static final int CREATE = 1;
+    /** A message for one worker: {@code workerId, key, byte[] payload}. */
+    static final int SEND = 2;
+    /** Ask for captured output: {@code long requestId, int processIdx (-1 = all), long timeoutMillis}. */
+    static final int FLUSH = 3;
+    /** Sent just before the client half-closes: {@code long closeTimeoutMillis}. */
+    static final int CLOSE = 4;
+
+    // ---- server -> client
+
+    /** The pool runs: {@code numProcesses, threadsPerProcess}. */
+    static final int CREATED = 10;
+    /** A worker sent a message: {@code workerId, key, byte[] payload}. */
+    static final int MESSAGE = 11;
+    /**
+     * A message could not be carried: {@code workerId, key, String reason}. From the server: the client's
+     * message for that worker was refused (the worker never saw it), or the worker's message could not be
+     * decoded or re-encoded.
+     */
+    static final int UNDECODABLE = 12;
+    /** A worker function threw: {@code workerId, className, message, stackTrace}. */
+    static final int WORKER_FAILED = 13;
+    /** A worker died: {@code workerId, Map<String, Object> details} (reason, exitCode, ...). */
+    static final int WORKER_CRASHED = 14;
+    /**
+     * Answer to {@link #FLUSH}: {@code requestId, Map<Integer, List<OutputEntry>> output, errorClass,
+     * errorMessage}; the output is {@code null} when the error fields are set.
+     */
+    static final int FLUSHED = 15;
+    /** The pool could not be created: {@code String why}. The server then ends the stream. */
+    static final int POOL_ERROR = 16;
+
+    /**
+     * netrun's own value types, as allow-list patterns: the ExecutionManager's protocol records, pool and rpc
+     * values ({@code OutputEntry}, {@code Message}, ...). Exactly these packages, not their subpackages.
+     */
+    static final String NETRUN_TYPES = "dev.netrun.exec.*;dev.netrun.pool.*;dev.netrun.rpc.*";
+
+    /** Bytes kept free in a gRPC message for the envelope around a payload. */
+    static final int FRAME_OVERHEAD = 1024;
+
+    private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
+        @Override
+        public InputStream stream(byte[] value) {
+            return new ByteArrayInputStream(value);
+        }
+
+        @Override
+        public byte[] parse(InputStream stream) {
+            try (stream) {
+                return stream.readAllBytes();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    };
+
+    static final MethodDescriptor<byte[], byte[]> PING = MethodDescriptor.<byte[], byte[]>newBuilder()
+            .setType(MethodDescriptor.MethodType.UNARY)
+            .setFullMethodName(MethodDescriptor.generateFullMethodName(SERVICE, "Ping"))
+            .setRequestMarshaller(BYTES)
+            .setResponseMarshaller(BYTES)
+            .build();
+
+    static final MethodDescriptor<byte[], byte[]> POOL = MethodDescriptor.<byte[], byte[]>newBuilder()
+            .setType(MethodDescriptor.MethodType.BIDI_STREAMING)
+            .setFullMethodName(MethodDescriptor.generateFullMethodName(SERVICE, "Pool"))
+            .setRequestMarshaller(BYTES)
+            .setResponseMarshaller(BYTES)
+            .build();
+
+    /**
+     * The codec of envelopes (batches of frames) on both sides: netrun's compact codec whose JDK-serialization
+     * fallback admits only JDK value types and {@link OutputEntry}. Envelopes hold numbers, strings, byte
+     * arrays, maps, lists and output entries; anything else in one is refused.
+     */
+    static Codec envelope(int maxMessageSize) {
+        return new CompactCodec(JavaSerializationCodec.allowList(Wire.class.getClassLoader(),
+                JavaSerializationCodec.Limits.DEFAULT.withMaxBytes(maxMessageSize),
+                JavaSerializationCodec.JDK_VALUE_TYPES, OutputEntry.class.getName()));
+    }
+
+    /** @return a frame: the type followed by its fields */
+    static Object[] frame(int type, Object... fields) {
+        Object[] f = new Object[fields.length + 1];
+        f[0] = type;
+        System.arraycopy(fields, 0, f, 1, fields.length);
+        return f;
+    }
+
+    /** @return the approximate encoded size of a frame, for cutting batches below the message size limit */
+    static int sizeOf(Object[] frame) {
+        int n = 16;
+        for (Object o : frame) {
+            if (o instanceof byte[] b) {
+                n += b.length + 5;
+            } else if (o instanceof String s) {
+                n += s.length() * 3 + 5;
+            } else {
+                n += 10;
+            }
+        }
+        return n;
+    }
+
+    /**
+     * Parses {@code "host:port"} (IPv6 as {@code "[::1]:7070"}).
+     *
+     * @return {@code {host, port}}
+     * @throws IllegalArgumentException naming the address if it is malformed
+     */
+    static Object[] parseAddress(String address) {
+        if (address == null) {
+            throw new NullPointerException("address");
+        }
+        int colon = address.lastIndexOf(':');
+        if (colon <= 0 || colon == address.length() - 1) {
+            throw new IllegalArgumentException("Address must be host:port, was '" + address + "'");
+        }
+        String host = address.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        if (host.isBlank()) {
+            throw new IllegalArgumentException("Address must be host:port, was '" + address + "'");
+        }
+        int port;
+        try {
+            port = Integer.parseInt(address.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("Address must be host:port, was '" + address + "'");
+        }
+        if (port < 1 || port > 65535) {
+            throw new IllegalArgumentException("Port must be 1 to 65535, was " + port + " in '" + address + "'");
+        }
+        return new Object[]{host, port};
+    }
+}
