@@ -72,6 +72,14 @@ public abstract class AbstractPool implements Pool {
     protected abstract void doClose(Duration timeout);
 
     /**
+     * Frees what the pool holds outside a run (a remote pool's connection, opened before {@code start()}).
+     * Called by every {@link #close(Duration)}, after {@link #doClose} if the pool was running, also when it was
+     * not; must be idempotent. The default does nothing. Called under the lifecycle lock.
+     */
+    protected void doRelease() {
+    }
+
+    /**
      * Routes everything workers send to {@code listener} instead of the {@link #recv()} queue; {@code null}
      * restores the queue. Takes effect at the next {@link #start()}.
      *
@@ -139,12 +147,15 @@ public abstract class AbstractPool implements Pool {
         Objects.requireNonNull(timeout, "timeout");
         synchronized (lifecycle) {
             Generation g = current;
-            if (g == null) {
-                return;
+            try {
+                if (g != null) {
+                    current = null;
+                    g.end();
+                    doClose(timeout);
+                }
+            } finally {
+                doRelease();
             }
-            current = null;
-            g.end();
-            doClose(timeout);
         }
     }
 

@@ -345,6 +345,11 @@ public final class RemotePoolClient extends AbstractPool implements ProcessOutpu
         if (s != null) {
             s.close(timeout);
         }
+    }
+
+    /** Closes the connection, also one that {@link #connect()} opened without a pool ever being created. */
+    @Override
+    protected void doRelease() {
         disconnect();
     }
 
