@@ -5,12 +5,15 @@ import dev.netrun.exec.Job;
 import dev.netrun.exec.JobFunction;
 import dev.netrun.exec.JobResult;
 import dev.netrun.exec.PoolConfig;
+import dev.netrun.remote.RemotePoolConfig;
+import dev.netrun.remote.RemotePoolServer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -30,7 +33,10 @@ import java.util.concurrent.Future;
  *       {@code ThreadPool(1)} through {@link ExecutionManager#run}, versus
  *       {@code ExecutorService.submit(...).get()} on a single-thread executor (lower is better);</li>
  *   <li>{@code thread.throughput.jobs_per_s}: batches of 10,000 jobs in flight, submitted with
- *       {@code runAsync} then awaited, versus 10,000 {@code submit}s then {@code get}s (higher is better).</li>
+ *       {@code runAsync} then awaited, versus 10,000 {@code submit}s then {@code get}s (higher is better);</li>
+ *   <li>{@code remote.rtt.median_us}, {@code remote.rtt.p99_us}, {@code remote.throughput.jobs_per_s}: the same
+ *       measures on a remote pool (a {@code RemotePoolServer} of this JVM, over loopback gRPC) versus a
+ *       {@code MultiprocessPool(1x1)}; see {@link #remoteRows}.</li>
  * </ul>
  *
  * <p>Both sides are warmed up first (the JIT compiles both paths) and measured in turn; figures are medians
@@ -128,8 +134,56 @@ final class BenchCommand implements Callable<Integer> {
         } finally {
             plain.shutdownNow();
         }
+        remoteRows(rows);
         print(rows);
         return 0;
+    }
+
+    /**
+     * Adds the {@code remote.*} rows: the same trivial job through an ExecutionManager on a
+     * {@code RemotePoolConfig} (1 process, 1 worker) served over loopback gRPC by a {@link RemotePoolServer} in this
+     * JVM, versus a {@code PoolConfig.multiprocess(1, 1)} pool of the same manager as the baseline: what the network
+     * hop and the server's forwarding cost on top of a local child JVM.
+     */
+    void remoteRows(List<Row> rows) throws Exception {
+        System.err.println("netrun bench: remote.* rows: RemotePoolConfig over loopback gRPC; baseline:"
+                + " PoolConfig.multiprocess(1, 1) in the same manager");
+        try (RemotePoolServer server = new RemotePoolServer("127.0.0.1", 0)) {
+            server.start();
+            Map<String, PoolConfig> pools = new LinkedHashMap<>();
+            pools.put("remote", RemotePoolConfig.of(server.address()));
+            pools.put("process", PoolConfig.multiprocess(1, 1));
+            try (ExecutionManager manager = new ExecutionManager(pools)) {
+                manager.start();
+                for (String pool : pools.keySet()) {
+                    manager.sendFunctionToPool(pool, "inc", JobFunction.of((Integer x) -> x + 1));
+                }
+                compare("remote", managerSide(manager, "remote"), managerSide(manager, "process"), rows);
+            }
+        }
+    }
+
+    /** Runs {@code inc(1)} on worker 0 of one pool of {@code manager}. */
+    private static Side managerSide(ExecutionManager manager, String poolId) {
+        Job job = Job.of("inc").args(1);
+        return new Side() {
+            @Override
+            public void runOne() {
+                manager.run(poolId, 0, job);
+            }
+
+            @Override
+            public void runBatch(int n) {
+                @SuppressWarnings("unchecked")
+                CompletableFuture<JobResult>[] fs = new CompletableFuture[n];
+                for (int i = 0; i < n; i++) {
+                    fs[i] = manager.runAsync(poolId, 0, job);
+                }
+                for (CompletableFuture<JobResult> f : fs) {
+                    f.join();
+                }
+            }
+        };
     }
 
     /** Adds the round-trip and throughput rows of {@code prefix}, measuring both sides in turn. */

@@ -1,7 +1,7 @@
 package dev.netrun.remote;
 
 import dev.netrun.rpc.Codec;
-import io.grpc.stub.StreamObserver;
+import io.grpc.stub.CallStreamObserver;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -10,7 +10,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 
 /**
- * The one way frames leave one side of a {@code Pool} stream. gRPC's {@link StreamObserver} must not be called
+ * The one way frames leave one side of a {@code Pool} stream. gRPC's stream observer must not be called
  * from two threads at once, and frames come from many (callers of {@code send}, a pool's reader threads, flush
  * tasks): every frame is queued, and whichever thread finds the outbox idle drains it, packing what is queued
  * into batches (one gRPC message each) of at most {@code maxBatchBytes}.
@@ -20,6 +20,12 @@ import java.util.function.Consumer;
  * came meanwhile it drains again. So exactly one thread writes at a time, no frame is left behind, and nobody
  * waits: a sender whose frame is taken by the current drainer returns at once. A lone frame on an idle outbox
  * is written by its own sender, with no thread hop.
+ *
+ * <p><b>Flow control.</b> A drain stops while the call is not {@linkplain CallStreamObserver#isReady() ready} (gRPC
+ * already holds enough unsent bytes for this stream); the call's on-ready handler resumes it. Frames offered
+ * meanwhile wait in the queue and leave together, in few large messages: under load, batching happens by itself,
+ * and memory is bounded by the queue rather than by gRPC's buffers. Once the end of the stream is queued,
+ * readiness is no longer waited for.
  *
  * <p>{@link #end} and {@link #fail} queue the end of the stream after every frame offered before them. Once
  * the stream has ended, or a write failed (the call was cancelled), later frames are dropped: the stream's own
@@ -31,7 +37,7 @@ final class Outbox {
     /** Batches are cut at this size even when the message size limit is larger, to keep latency even. */
     private static final int TARGET_BATCH_BYTES = 1 << 20;
 
-    private final StreamObserver<byte[]> out;
+    private final CallStreamObserver<byte[]> out;
     private final Codec envelope;
     private final int maxBatchBytes;
     private final Consumer<RuntimeException> onWriteFailure;
@@ -39,15 +45,22 @@ final class Outbox {
     private final AtomicInteger wip = new AtomicInteger();
     /** Written only by the draining thread; read by anyone. */
     private volatile boolean done;
+    /** Set once the end of the stream is queued: from then on, drains no longer wait for readiness. */
+    private volatile boolean ending;
 
     /**
+     * Must be built while the call's on-ready handler can still be set: in {@code beforeStart} on a client, in
+     * the service method on a server.
+     *
      * @param out            the stream to write; called by one thread at a time
      * @param envelope       encodes batches
      * @param maxMessageSize the most bytes of one gRPC message the peer accepts
      * @param onWriteFailure told once if a write throws (the call is gone); on the draining thread
      */
-    Outbox(StreamObserver<byte[]> out, Codec envelope, int maxMessageSize, Consumer<RuntimeException> onWriteFailure) {
+    Outbox(CallStreamObserver<byte[]> out, Codec envelope, int maxMessageSize,
+           Consumer<RuntimeException> onWriteFailure) {
         this.out = out;
+        out.setOnReadyHandler(this::resume);
         this.envelope = envelope;
         this.maxBatchBytes = Math.min(TARGET_BATCH_BYTES, Math.max(1, maxMessageSize - Wire.FRAME_OVERHEAD));
         this.onWriteFailure = onWriteFailure;
@@ -63,12 +76,21 @@ final class Outbox {
 
     /** Queues the end of the stream ({@code onCompleted}), after everything offered before. Harmless if repeated. */
     void end() {
+        ending = true;
         offer(new Object[]{TERMINAL, null});
     }
 
     /** Queues the failure of the stream ({@code onError(error)}), after everything offered before. */
     void fail(Throwable error) {
+        ending = true;
         offer(new Object[]{TERMINAL, error});
+    }
+
+    /** The call became ready again: drain what waited, unless a drain is already running. */
+    private void resume() {
+        if (!queue.isEmpty() && wip.getAndIncrement() == 0) {
+            drain();
+        }
     }
 
     /** @return whether the stream was ended or a write failed */
@@ -82,7 +104,7 @@ final class Outbox {
             List<Object> batch = new ArrayList<>();
             int bytes = 0;
             Object[] f;
-            while ((f = queue.peek()) != null) {
+            while ((f = queue.peek()) != null && (ending || done || out.isReady())) {
                 if (f.length == 2 && f[0] == TERMINAL) {
                     queue.poll();
                     flush(batch);

@@ -23,6 +23,11 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.TlsChannelCredentials;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
+import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
+import io.grpc.netty.shaded.io.netty.util.concurrent.DefaultThreadFactory;
 import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ClientResponseObserver;
@@ -119,9 +124,11 @@ public final class RemotePoolClient extends AbstractPool implements ProcessOutpu
     private final Codec envelope;
     private final Codec valueCodec;
 
-    /** Guards {@link #channel} and {@link #serverInfo}. */
+    /** Guards {@link #channel}, {@link #loop} and {@link #serverInfo}. */
     private final Object connection = new Object();
     private ManagedChannel channel;
+    /** The connection's own event loop (one thread), on which its traffic is also delivered. */
+    private EventLoopGroup loop;
     private ServerInfo serverInfo;
     /** Changed by createPool while stopped; read by start. */
     private volatile Spec spec;
@@ -202,14 +209,23 @@ public final class RemotePoolClient extends AbstractPool implements ProcessOutpu
             if (channel != null && !channel.isShutdown()) {
                 return;
             }
-            ManagedChannel ch = buildChannel();
+            EventLoopGroup l = new MultiThreadIoEventLoopGroup(1,
+                    new DefaultThreadFactory("netrun-remote-client", true), NioIoHandler.newFactory());
+            ManagedChannel ch;
+            try {
+                ch = buildChannel(l);
+            } catch (RuntimeException e) {
+                l.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+                throw e;
+            }
             try {
                 serverInfo = ping(ch);
             } catch (RuntimeException e) {
-                shutdown(ch);
+                shutdown(ch, l);
                 throw e;
             }
             channel = ch;
+            loop = l;
         }
     }
 
@@ -355,7 +371,13 @@ public final class RemotePoolClient extends AbstractPool implements ProcessOutpu
 
     // ----------------------------------------------------------------------------------- connection
 
-    private ManagedChannel buildChannel() {
+    /**
+     * Builds the channel on its own one-thread event loop, with a direct executor: what the server sends is
+     * decoded and delivered on that thread, without a hop to gRPC's shared executor. Delivery is what a
+     * {@link dev.netrun.pool.PoolListener} or {@code recv} sees, as with the reader threads of a local process pool;
+     * the loop serves this connection only, so a slow listener delays nobody else.
+     */
+    private ManagedChannel buildChannel(EventLoopGroup l) {
         ChannelCredentials credentials;
         if (options.trustedCertificate == null) {
             credentials = InsecureChannelCredentials.create();
@@ -372,7 +394,10 @@ public final class RemotePoolClient extends AbstractPool implements ProcessOutpu
                 .maxInboundMessageSize(options.maxMessageSize)
                 .keepAliveTime(20, TimeUnit.SECONDS)
                 .keepAliveTimeout(10, TimeUnit.SECONDS)
-                .userAgent("netrun-remote");
+                .userAgent("netrun-remote")
+                .eventLoopGroup(l)
+                .channelType(NioSocketChannel.class)
+                .directExecutor();
         if (options.token != null) {
             Metadata headers = new Metadata();
             headers.put(Wire.TOKEN, options.token);
@@ -430,17 +455,20 @@ public final class RemotePoolClient extends AbstractPool implements ProcessOutpu
 
     private void disconnect() {
         ManagedChannel ch;
+        EventLoopGroup l;
         synchronized (connection) {
             ch = channel;
+            l = loop;
             channel = null;
+            loop = null;
             serverInfo = null;
         }
         if (ch != null) {
-            shutdown(ch);
+            shutdown(ch, l);
         }
     }
 
-    private static void shutdown(ManagedChannel ch) {
+    private static void shutdown(ManagedChannel ch, EventLoopGroup l) {
         ch.shutdown();
         try {
             if (!ch.awaitTermination(2, TimeUnit.SECONDS)) {
@@ -450,6 +478,8 @@ public final class RemotePoolClient extends AbstractPool implements ProcessOutpu
         } catch (InterruptedException e) {
             ch.shutdownNow();
             Thread.currentThread().interrupt();
+        } finally {
+            l.shutdownGracefully(0, 1, TimeUnit.SECONDS);
         }
     }
 
@@ -477,6 +507,8 @@ public final class RemotePoolClient extends AbstractPool implements ProcessOutpu
         ClientCallStreamObserver<byte[]> requests;
         Outbox outbox;
         volatile boolean closing;
+        /** Messages processed since more were requested; gRPC thread only. */
+        int consumed;
         /** Why the stream is gone, once it is (while the pool was running). */
         volatile String lost;
 
@@ -493,6 +525,7 @@ public final class RemotePoolClient extends AbstractPool implements ProcessOutpu
         @Override
         public void beforeStart(ClientCallStreamObserver<byte[]> requestStream) {
             this.requests = requestStream;
+            requestStream.disableAutoRequestWithInitial(Wire.REQUEST_AHEAD);
             this.outbox = new Outbox(requestStream, envelope, maxPayload + Wire.FRAME_OVERHEAD,
                     e -> LOG.log(System.Logger.Level.DEBUG, "{0}: cannot write: {1}", description(), e.toString()));
         }
@@ -561,6 +594,10 @@ public final class RemotePoolClient extends AbstractPool implements ProcessOutpu
 
         @Override
         public void onNext(byte[] batch) {
+            if (++consumed >= Wire.REQUEST_AHEAD / 2) {
+                requests.request(consumed);
+                consumed = 0;
+            }
             Object[] frames;
             try {
                 frames = (Object[]) envelope.decode(batch);

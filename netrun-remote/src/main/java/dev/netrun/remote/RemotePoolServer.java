@@ -266,6 +266,7 @@ public final class RemotePoolServer implements AutoCloseable {
                     .keepAliveTimeout(10, TimeUnit.SECONDS)
                     .permitKeepAliveTime(5, TimeUnit.SECONDS)
                     .permitKeepAliveWithoutCalls(true)
+                    .directExecutor() // sessions never block in gRPC callbacks: see ServerSession
                     .addService(service)
                     .build();
             try {

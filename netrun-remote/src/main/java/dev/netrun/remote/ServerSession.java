@@ -32,9 +32,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * server closes. Whichever comes first closes the pool, once.
  *
  * <p><b>Threads.</b> gRPC calls {@link #onNext}, {@link #onCompleted} and {@link #onError} one at a time for a
- * call; {@code CREATE} starts the pool on that thread (so frames behind it wait, as they must). The pool's
- * reader threads call the {@link PoolListener} methods, concurrently; their frames go through the
- * {@link Outbox}. Closing the pool and flushing output block, so they run on the server's task executor.
+ * call, directly on the transport's event loop (the server uses a direct executor: one thread hop less per
+ * message), so they never block: starting the pool, closing it and flushing output run on the server's task
+ * executor. The pool's reader threads call the {@link PoolListener} methods, concurrently; their frames go
+ * through the {@link Outbox}.
  */
 final class ServerSession implements StreamObserver<byte[]>, PoolListener {
     private static final System.Logger LOG = System.getLogger(ServerSession.class.getName());
@@ -44,11 +45,15 @@ final class ServerSession implements StreamObserver<byte[]>, PoolListener {
     private final ServerCallStreamObserver<byte[]> responses;
     private final Outbox outbox;
     private final String name = "remote-session-" + RemotePoolServer.SESSION_IDS.incrementAndGet();
-    /** Set once, by CREATE on the gRPC thread; read by any thread. */
+    /** Set once CREATE has been seen (on the gRPC thread). */
+    private volatile boolean creating;
+    /** Set once, when the pool has started (on a task thread), before CREATED is sent; read by any thread. */
     private volatile MultiprocessPool pool;
     /** Set by the first of: clean close, cancellation, server close. */
     private final AtomicBoolean ended = new AtomicBoolean();
     private volatile Duration closeTimeout = Duration.ofSeconds(5);
+    /** Messages processed since more were requested; gRPC thread only. */
+    private int consumed;
 
     ServerSession(RemotePoolServer server, ServerCallStreamObserver<byte[]> responses) {
         this.server = server;
@@ -56,6 +61,8 @@ final class ServerSession implements StreamObserver<byte[]>, PoolListener {
         this.outbox = new Outbox(responses, server.envelope(), server.options().maxMessageSize(), e ->
                 LOG.log(System.Logger.Level.DEBUG, "{0}: cannot write to the client: {1}", name, e.toString()));
         responses.setOnCancelHandler(() -> end(false, CANCELLED_CLOSE_TIMEOUT));
+        responses.disableAutoRequest();
+        responses.request(Wire.REQUEST_AHEAD);
         server.register(this);
         if (server.isClosed()) {
             serverClosing();
@@ -86,6 +93,10 @@ final class ServerSession implements StreamObserver<byte[]>, PoolListener {
 
     @Override
     public void onNext(byte[] batch) {
+        if (++consumed >= Wire.REQUEST_AHEAD / 2) {
+            responses.request(consumed);
+            consumed = 0;
+        }
         if (ended.get()) {
             return;
         }
@@ -96,26 +107,30 @@ final class ServerSession implements StreamObserver<byte[]>, PoolListener {
             protocolError("undecodable batch: " + e.getMessage());
             return;
         }
-        for (Object o : frames) {
-            Object[] f = (Object[]) o;
-            int type = (Integer) f[0];
-            if (pool == null && type != Wire.CREATE) {
-                protocolError("the first frame must create a pool");
-                return;
-            }
-            switch (type) {
-                case Wire.CREATE -> create(f);
-                case Wire.SEND -> send((Integer) f[1], (String) f[2], (byte[]) f[3]);
-                case Wire.FLUSH -> flush((Long) f[1], (Integer) f[2], (Long) f[3]);
-                case Wire.CLOSE -> closeTimeout = Duration.ofMillis(Math.max(0, Math.min(60_000, (Long) f[1])));
-                default -> {
-                    protocolError("unknown frame type " + type);
+        try {
+            for (Object o : frames) {
+                Object[] f = (Object[]) o;
+                int type = (Integer) f[0];
+                if (pool == null && type != Wire.CREATE) {
+                    protocolError(creating ? "frames before the pool was created" : "the first frame must create a pool");
+                    return;
+                }
+                switch (type) {
+                    case Wire.CREATE -> create(f);
+                    case Wire.SEND -> send((Integer) f[1], (String) f[2], (byte[]) f[3]);
+                    case Wire.FLUSH -> flush((Long) f[1], (Integer) f[2], (Long) f[3]);
+                    case Wire.CLOSE -> closeTimeout = Duration.ofMillis(Math.max(0, Math.min(60_000, (Long) f[1])));
+                    default -> {
+                        protocolError("unknown frame type " + type);
+                        return;
+                    }
+                }
+                if (ended.get()) {
                     return;
                 }
             }
-            if (ended.get()) {
-                return;
-            }
+        } catch (ClassCastException | ArrayIndexOutOfBoundsException | NullPointerException e) {
+            protocolError("malformed frame: " + e);
         }
     }
 
@@ -132,10 +147,11 @@ final class ServerSession implements StreamObserver<byte[]>, PoolListener {
     }
 
     private void create(Object[] f) {
-        if (pool != null) {
+        if (creating || pool != null) {
             protocolError("a stream creates one pool");
             return;
         }
+        creating = true;
         String workerName = (String) f[1];
         int numProcesses = (Integer) f[2];
         int threadsPerProcess = (Integer) f[3];
@@ -158,6 +174,19 @@ final class ServerSession implements StreamObserver<byte[]>, PoolListener {
             refuse("threadsPerProcess must be 1 to 1024, was " + threadsPerProcess);
             return;
         }
+        // Starting children takes a while: not on the transport thread. The client sends nothing else until it has
+        // the answer, so nothing waits behind it.
+        Runnable start = () -> startPool(type, workerName, numProcesses, threadsPerProcess, redirectOutput,
+                bufferOutput, state);
+        try {
+            server.tasks().execute(start);
+        } catch (RejectedExecutionException e) {
+            refuse("netrun server " + server.address() + " is closing");
+        }
+    }
+
+    private void startPool(Class<? extends WorkerFunction> type, String workerName, int numProcesses,
+                           int threadsPerProcess, boolean redirectOutput, boolean bufferOutput, byte[] state) {
         MultiprocessPool p;
         Thread current = Thread.currentThread();
         ClassLoader previous = current.getContextClassLoader();
@@ -312,10 +341,17 @@ final class ServerSession implements StreamObserver<byte[]>, PoolListener {
     private void protocolError(String why) {
         LOG.log(System.Logger.Level.WARNING, "{0}: protocol error: {1}", name, why);
         if (ended.compareAndSet(false, true)) {
-            closePool(CANCELLED_CLOSE_TIMEOUT);
             outbox.fail(new StatusRuntimeException(Status.INVALID_ARGUMENT.withDescription(
                     "netrun protocol error: " + why)));
-            server.unregister(this);
+            Runnable close = () -> {
+                closePool(CANCELLED_CLOSE_TIMEOUT);
+                server.unregister(this);
+            };
+            try {
+                server.tasks().execute(close);
+            } catch (RejectedExecutionException e) {
+                close.run();
+            }
         }
     }
 
@@ -344,7 +380,7 @@ final class ServerSession implements StreamObserver<byte[]>, PoolListener {
         }
     }
 
-    /** The server closes: close the pool here (the caller waits), then fail the client's stream. */
+    /** The server closes: fail the client's stream, then close the pool here (the caller waits). */
     void serverClosing() {
         if (!ended.compareAndSet(false, true)) {
             MultiprocessPool p = pool;
@@ -353,9 +389,10 @@ final class ServerSession implements StreamObserver<byte[]>, PoolListener {
             }
             return;
         }
-        closePool(CANCELLED_CLOSE_TIMEOUT);
+        // Tell the client first: its pending work fails now, not after the children have left.
         outbox.fail(new StatusRuntimeException(Status.UNAVAILABLE.withDescription(
                 "netrun server " + server.address() + " is shutting down")));
+        closePool(CANCELLED_CLOSE_TIMEOUT);
         server.unregister(this);
     }
 

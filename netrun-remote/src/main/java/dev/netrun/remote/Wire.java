@@ -90,6 +90,13 @@ final class Wire {
      */
     static final String NETRUN_TYPES = "dev.netrun.exec.*;dev.netrun.pool.*;dev.netrun.rpc.*";
 
+    /**
+     * How many gRPC messages each side asks its peer for ahead of processing them (manual inbound flow control):
+     * with gRPC's default of one at a time, every message costs a round trip between the transport thread and
+     * the application thread. Half of it is asked again each time half has been processed.
+     */
+    static final int REQUEST_AHEAD = 32;
+
     /** Bytes kept free in a gRPC message for the envelope around a payload. */
     static final int FRAME_OVERHEAD = 1024;
 
