@@ -432,8 +432,7 @@ public final class RemotePoolClient extends AbstractPool implements ProcessOutpu
 
     /** Maps a gRPC failure of connecting or creating to the one exception callers see. */
     private PoolException failure(Status status, Throwable cause) {
-        String desc = status.getDescription() != null ? status.getDescription()
-                : status.getCause() != null ? status.getCause().toString() : status.getCode().toString();
+        String desc = describe(status);
         switch (status.getCode()) {
             case UNAUTHENTICATED:
                 return new PoolException("Authentication failed at netrun server " + address + ": " + desc
@@ -443,14 +442,27 @@ public final class RemotePoolClient extends AbstractPool implements ProcessOutpu
                         + options.connectTimeout.toMillis() + " ms", cause);
             case UNIMPLEMENTED:
                 return new PoolException("The server at " + address + " is not a netrun server: " + desc, cause);
-            case UNAVAILABLE:
-                return new PoolException("Cannot connect to netrun server at " + address + ": " + desc
-                        + (options.trustedCertificate == null ? "" : " (TLS is on: check the server certificate)"),
-                        cause);
+            case UNAVAILABLE: {
+                String hint = options.trustedCertificate != null ? " (TLS is on: check the server certificate)"
+                        : desc.contains("refused") || desc.contains("unresolved") ? ""
+                        : " (if the server uses TLS, trust its certificate)";
+                return new PoolException("Cannot connect to netrun server at " + address + ": " + desc + hint, cause);
+            }
             default:
                 return new PoolException("netrun server at " + address + " failed: " + status.getCode() + ": "
                         + desc, cause);
         }
+    }
+
+    /** @return the status's description and the message of its cause, whichever there are */
+    private static String describe(Status status) {
+        String d = status.getDescription();
+        Throwable c = status.getCause();
+        String cm = c == null ? null : c.getMessage() != null ? c.getMessage() : c.getClass().getSimpleName();
+        if (d == null) {
+            return cm != null ? cm : status.getCode().toString();
+        }
+        return cm == null || d.contains(cm) ? d : d + ": " + cm;
     }
 
     private void disconnect() {
@@ -685,10 +697,8 @@ public final class RemotePoolClient extends AbstractPool implements ProcessOutpu
             if (!created.isDone()) {
                 created.completeExceptionally(failure(status, t));
             } else if (!closing) {
-                String desc = status.getDescription() != null ? status.getDescription()
-                        : status.getCause() != null ? status.getCause().toString() : "";
-                lose("lost the connection to netrun server " + address + ": " + status.getCode()
-                        + (desc.isEmpty() ? "" : ": " + desc), t);
+                lose("lost the connection to netrun server " + address + ": " + status.getCode() + ": "
+                        + describe(status), t);
             }
             ended.complete(null);
         }

@@ -467,7 +467,7 @@ public final class RemotePoolServer implements AutoCloseable {
             }
             LOG.log(System.Logger.Level.WARNING, "refused a call from {0}: {1}",
                     call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR), refusal);
-            call.close(Status.UNAUTHENTICATED.withDescription("authentication failed: " + refusal), new Metadata());
+            call.close(Status.UNAUTHENTICATED.withDescription(refusal), new Metadata());
             return new ServerCall.Listener<>() {
             };
         }
