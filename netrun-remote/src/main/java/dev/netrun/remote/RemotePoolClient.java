@@ -47,6 +47,7 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -333,12 +334,14 @@ public final class RemotePoolClient extends AbstractPool implements ProcessOutpu
         connect();
         ManagedChannel ch;
         int limit;
+        Executor drainer;
         synchronized (connection) {
             ch = channel;
             limit = Math.min(options.maxMessageSize, serverInfo.maxMessageSize);
+            drainer = loop.next(); // the connection's event loop: see Outbox
         }
         Spec s = spec;
-        Session next = new Session(delivery, s, limit);
+        Session next = new Session(delivery, s, limit, drainer);
         try {
             next.open(ch);
             next.awaitCreated(options.createTimeout);
@@ -524,8 +527,11 @@ public final class RemotePoolClient extends AbstractPool implements ProcessOutpu
         /** Why the stream is gone, once it is (while the pool was running). */
         volatile String lost;
 
-        Session(Delivery delivery, Spec spec, int maxMessageSize) {
+        final Executor drainer;
+
+        Session(Delivery delivery, Spec spec, int maxMessageSize, Executor drainer) {
             this.delivery = delivery;
+            this.drainer = drainer;
             this.spec = spec;
             this.maxPayload = maxMessageSize - Wire.FRAME_OVERHEAD;
             this.reported = new AtomicBoolean[spec.numWorkers()];
@@ -539,7 +545,8 @@ public final class RemotePoolClient extends AbstractPool implements ProcessOutpu
             this.requests = requestStream;
             requestStream.disableAutoRequestWithInitial(Wire.REQUEST_AHEAD);
             this.outbox = new Outbox(requestStream, envelope, maxPayload + Wire.FRAME_OVERHEAD,
-                    e -> LOG.log(System.Logger.Level.DEBUG, "{0}: cannot write: {1}", description(), e.toString()));
+                    e -> LOG.log(System.Logger.Level.DEBUG, "{0}: cannot write: {1}", description(), e.toString()),
+                    drainer);
         }
 
         void open(ManagedChannel ch) {

@@ -4,12 +4,15 @@ import dev.netrun.pool.OutputEntry;
 import dev.netrun.rpc.Codec;
 import dev.netrun.rpc.CompactCodec;
 import dev.netrun.rpc.JavaSerializationCodec;
+import io.grpc.Drainable;
+import io.grpc.KnownLength;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 
 /**
@@ -100,21 +103,48 @@ final class Wire {
     /** Bytes kept free in a gRPC message for the envelope around a payload. */
     static final int FRAME_OVERHEAD = 1024;
 
+    /**
+     * Messages are plain byte arrays. Outgoing, the stream tells gRPC its length and drains itself into gRPC's
+     * buffer in one write ({@link KnownLength}, {@link Drainable}); incoming, gRPC's stream knows its length, so
+     * the array is allocated once at its size.
+     */
     private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
         @Override
         public InputStream stream(byte[] value) {
-            return new ByteArrayInputStream(value);
+            return new BytesStream(value);
         }
 
         @Override
         public byte[] parse(InputStream stream) {
             try (stream) {
+                if (stream instanceof KnownLength) {
+                    int n = stream.available();
+                    byte[] b = new byte[n];
+                    if (stream.readNBytes(b, 0, n) == n && stream.read() < 0) {
+                        return b;
+                    }
+                    throw new IOException("the message is not " + n + " bytes long");
+                }
                 return stream.readAllBytes();
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
         }
     };
+
+    private static final class BytesStream extends ByteArrayInputStream implements KnownLength, Drainable {
+        BytesStream(byte[] bytes) {
+            super(bytes);
+        }
+
+        @Override
+        public synchronized int drainTo(OutputStream target) throws IOException {
+            int n = count - pos;
+            target.write(buf, pos, n);
+            pos = count;
+            return n;
+        }
+    }
 
     static final MethodDescriptor<byte[], byte[]> PING = MethodDescriptor.<byte[], byte[]>newBuilder()
             .setType(MethodDescriptor.MethodType.UNARY)
