@@ -1,6 +1,7 @@
 package dev.netrun.cli;
 
 import dev.netrun.pool.PoolException;
+import dev.netrun.pool.WorkerFunction;
 import dev.netrun.remote.RemotePoolServer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -8,10 +9,15 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
+import java.io.File;
 import java.io.IOException;
+import java.net.URL;
+import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /**
@@ -48,6 +54,12 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--class-path", paramLabel = "CP",
             description = "Added to the class path of the child JVMs that run jobs (your job classes and jars)")
     String classPath;
+
+    @Option(names = "--worker", paramLabel = "NAME=CLASS",
+            description = {"Also offer a WorkerFunction class (public, public no-arg constructor, on the class path or"
+                    + " --class-path) under NAME, for raw RemotePoolClient pools; repeatable. The ExecutionManager's"
+                    + " worker is always offered as '" + RemotePoolServer.EXEC_WORKER + "'."})
+    List<String> workers = new ArrayList<>();
 
     @Option(names = "--max-message-size", paramLabel = "BYTES",
             description = "Largest gRPC message accepted (default: 16777216)")
@@ -86,6 +98,9 @@ final class ServeCommand implements Callable<Integer> {
         }
 
         RemotePoolServer server = new RemotePoolServer(host, port, options);
+        for (String w : workers) {
+            register(server, w);
+        }
         try {
             server.start();
         } catch (PoolException e) {
@@ -98,5 +113,30 @@ final class ServeCommand implements Callable<Integer> {
         System.out.flush();
         server.awaitTermination();
         return 0;
+    }
+
+    /** Registers {@code NAME=CLASS}, loading the class from this JVM's class path and {@code --class-path}. */
+    private void register(RemotePoolServer server, String spec) {
+        int eq = spec.indexOf('=');
+        if (eq <= 0 || eq == spec.length() - 1) {
+            throw new ParameterException(this.spec.commandLine(), "--worker must be NAME=CLASS, was '" + spec + "'");
+        }
+        String name = spec.substring(0, eq);
+        String className = spec.substring(eq + 1);
+        try {
+            ClassLoader loader = ServeCommand.class.getClassLoader();
+            if (classPath != null) {
+                List<URL> urls = new ArrayList<>();
+                for (String entry : classPath.split(File.pathSeparator)) {
+                    if (!entry.isBlank()) {
+                        urls.add(Path.of(entry).toAbsolutePath().toUri().toURL());
+                    }
+                }
+                loader = new URLClassLoader(urls.toArray(new URL[0]), loader); // lives as long as the server
+            }
+            server.registerWorker(name, Class.forName(className, false, loader).asSubclass(WorkerFunction.class));
+        } catch (ClassNotFoundException | ClassCastException | IllegalArgumentException | IOException e) {
+            throw new ParameterException(this.spec.commandLine(), "--worker " + spec + ": " + e);
+        }
     }
 }

@@ -3,6 +3,8 @@ package dev.netrun.cli;
 import dev.netrun.exec.ExecutionManager;
 import dev.netrun.exec.Job;
 import dev.netrun.pool.PoolException;
+import dev.netrun.pool.WorkerMessage;
+import dev.netrun.remote.RemotePoolClient;
 import dev.netrun.remote.RemotePoolConfig;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -15,6 +17,7 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -24,7 +27,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-/** {@code netrun serve} in a JVM of its own: its one line, its token, and SIGTERM ending it and its children. */
+/**
+ * {@code netrun serve} in a JVM of its own: its one line, its token, an extra worker, and SIGTERM ending it and
+ * its children.
+ */
 class ServeCommandTest {
     private static final String EOF = "\u0000EOF";
 
@@ -36,7 +42,8 @@ class ServeCommandTest {
         Process serve = new ProcessBuilder(List.of(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "-cp", System.getProperty("java.class.path"), Main.class.getName(),
-                "serve", "--port", "0", "--token-file", tokenFile.toString()))
+                "serve", "--port", "0", "--token-file", tokenFile.toString(),
+                "--worker", "echo=" + EchoWorker.class.getName()))
                 .redirectError(ProcessBuilder.Redirect.DISCARD).start();
         try {
             // every stdout line, then EOF, as read by a background thread
@@ -61,6 +68,12 @@ class ServeCommandTest {
             try (ExecutionManager wrong = new ExecutionManager(Map.of("remote", RemotePoolConfig.of(address)))) {
                 assertThatThrownBy(wrong::start).isInstanceOf(PoolException.class).hasMessageContaining("Authentication");
             }
+            try (RemotePoolClient raw = new RemotePoolClient(address,
+                    RemotePoolClient.Options.defaults().withToken("t0ken"))) {
+                raw.createPool("echo", 1, 1);
+                raw.send(0, "ping", "pong");
+                assertThat(raw.recv(Duration.ofSeconds(30))).isEqualTo(new WorkerMessage(0, "echo", "pong"));
+            }
             List<ProcessHandle> children;
             try (ExecutionManager manager = new ExecutionManager(Map.of("remote",
                     RemotePoolConfig.of(address).withToken("t0ken").withProcesses(2, 1)))) {
@@ -72,7 +85,7 @@ class ServeCommandTest {
                 serve.destroy(); // SIGTERM
                 assertThat(serve.waitFor(30, TimeUnit.SECONDS)).isTrue();
             }
-            await().atMost(java.time.Duration.ofSeconds(30)).until(() -> children.stream().noneMatch(ProcessHandle::isAlive));
+            await().atMost(Duration.ofSeconds(30)).until(() -> children.stream().noneMatch(ProcessHandle::isAlive));
             assertThat(lines.poll(30, TimeUnit.SECONDS)).isEqualTo(EOF); // exactly one line on stdout
         } finally {
             serve.destroyForcibly();
