@@ -43,7 +43,8 @@ final class Outbox {
     /** Where drains run, or {@code null} for the offering thread. */
     private final Executor drainer;
     private final Codec envelope;
-    private final int maxBatchBytes;
+    /** Lowered by {@link #limit} once the peer's own limit is known. */
+    private volatile int maxBatchBytes;
     private final Consumer<RuntimeException> onWriteFailure;
     private final ConcurrentLinkedQueue<Object[]> queue = new ConcurrentLinkedQueue<>();
     private final AtomicInteger wip = new AtomicInteger();
@@ -80,6 +81,11 @@ final class Outbox {
         this.envelope = envelope;
         this.maxBatchBytes = Math.min(TARGET_BATCH_BYTES, Math.max(1, maxMessageSize - Wire.FRAME_OVERHEAD));
         this.onWriteFailure = onWriteFailure;
+    }
+
+    /** Lowers the size of batches to what a peer that accepts at most {@code maxMessageSize} bytes can take. */
+    void limit(int maxMessageSize) {
+        maxBatchBytes = Math.min(maxBatchBytes, Math.max(1, maxMessageSize - Wire.FRAME_OVERHEAD));
     }
 
     /** Queues a frame and returns; it is written by this thread or by the one already draining. */

@@ -297,6 +297,14 @@ public final class RemotePoolClient extends AbstractPool implements ProcessOutpu
         return spec.threadsPerProcess();
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>The server asks its child process and waits at most {@code timeout}; this client waits that long plus
+     * a round-trip allowance of 5 s. Entries keep stdout and stderr apart ({@link OutputEntry#isStdout()}).
+     *
+     * @throws PoolException if the connection to the server is lost meanwhile
+     */
     @Override
     public List<OutputEntry> flushStdout(int processIdx, Duration timeout) {
         Objects.requireNonNull(timeout, "timeout");
@@ -306,6 +314,13 @@ public final class RemotePoolClient extends AbstractPool implements ProcessOutpu
         return out == null ? List.of() : out;
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Waits as {@link #flushStdout} does.
+     *
+     * @throws PoolException if the connection to the server is lost meanwhile
+     */
     @Override
     public Map<Integer, List<OutputEntry>> flushAllStdout(Duration timeout) {
         Objects.requireNonNull(timeout, "timeout");
@@ -553,7 +568,7 @@ public final class RemotePoolClient extends AbstractPool implements ProcessOutpu
             ClientCalls.asyncBidiStreamingCall(ch.newCall(Wire.POOL, CallOptions.DEFAULT), this);
             byte[] state = spec.configured() == null ? null : valueCodec.encode(spec.configured());
             outbox.offer(Wire.frame(Wire.CREATE, spec.workerName(), spec.numProcesses(), spec.threadsPerProcess(),
-                    spec.redirectOutput(), spec.bufferOutput(), state));
+                    spec.redirectOutput(), spec.bufferOutput(), state, options.maxMessageSize));
         }
 
         void awaitCreated(Duration timeout) {

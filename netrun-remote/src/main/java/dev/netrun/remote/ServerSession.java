@@ -52,13 +52,16 @@ final class ServerSession implements StreamObserver<byte[]>, PoolListener {
     /** Set by the first of: clean close, cancellation, server close. */
     private final AtomicBoolean ended = new AtomicBoolean();
     private volatile Duration closeTimeout = Duration.ofSeconds(5);
+    /** The most bytes of one message to the client: the smaller of the server's and the client's limits. */
+    private volatile int maxMessageSize;
     /** Messages processed since more were requested; gRPC thread only. */
     private int consumed;
 
     ServerSession(RemotePoolServer server, ServerCallStreamObserver<byte[]> responses) {
         this.server = server;
         this.responses = responses;
-        this.outbox = new Outbox(responses, server.envelope(), server.options().maxMessageSize(), e ->
+        this.maxMessageSize = server.options().maxMessageSize();
+        this.outbox = new Outbox(responses, server.envelope(), maxMessageSize, e ->
                 LOG.log(System.Logger.Level.DEBUG, "{0}: cannot write to the client: {1}", name, e.toString()));
         responses.setOnCancelHandler(() -> end(false, CANCELLED_CLOSE_TIMEOUT));
         responses.disableAutoRequest();
@@ -158,6 +161,11 @@ final class ServerSession implements StreamObserver<byte[]>, PoolListener {
         boolean redirectOutput = (Boolean) f[4];
         boolean bufferOutput = (Boolean) f[5];
         byte[] state = (byte[]) f[6];
+        int clientLimit = (Integer) f[7];
+        if (clientLimit < maxMessageSize) {
+            maxMessageSize = Math.max(64 << 10, clientLimit);
+            outbox.limit(maxMessageSize);
+        }
         Class<? extends WorkerFunction> type = server.worker(workerName);
         if (type == null) {
             refuse("Unknown worker '" + workerName + "' on netrun server " + server.address()
@@ -265,10 +273,10 @@ final class ServerSession implements StreamObserver<byte[]>, PoolListener {
                 Map<Integer, List<OutputEntry>> out = processIdx < 0 ? p.flushAllStdout(timeout)
                         : Map.of(processIdx, p.flushStdout(processIdx, timeout));
                 byte[] encoded = server.envelope().encode(new LinkedHashMap<>(out));
-                if (encoded.length > server.options().maxMessageSize() - Wire.FRAME_OVERHEAD) {
+                if (encoded.length > maxMessageSize - Wire.FRAME_OVERHEAD) {
                     reply = Wire.frame(Wire.FLUSHED, requestId, null, PoolException.class.getName(),
                             "the captured output (" + encoded.length + " bytes) exceeds the maximum message size "
-                                    + server.options().maxMessageSize() + "; it is lost");
+                                    + maxMessageSize + "; it is lost");
                 } else {
                     reply = Wire.frame(Wire.FLUSHED, requestId, encoded, null, null);
                 }
@@ -302,10 +310,10 @@ final class ServerSession implements StreamObserver<byte[]>, PoolListener {
                     + " could not encode the message '" + key + "' of worker " + workerId + ": " + e.getMessage()));
             return;
         }
-        if (payload.length > server.options().maxMessageSize() - Wire.FRAME_OVERHEAD) {
+        if (payload.length > maxMessageSize - Wire.FRAME_OVERHEAD) {
             outbox.offer(Wire.frame(Wire.UNDECODABLE, workerId, key, "the message '" + key + "' of worker "
                     + workerId + " (" + payload.length + " bytes) exceeds the maximum message size "
-                    + server.options().maxMessageSize() + " of netrun server " + server.address()));
+                    + maxMessageSize + " between netrun server " + server.address() + " and its client"));
             return;
         }
         outbox.offer(Wire.frame(Wire.MESSAGE, workerId, key, payload));

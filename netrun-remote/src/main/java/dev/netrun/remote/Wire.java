@@ -52,8 +52,9 @@ final class Wire {
 
     /**
      * First frame of a stream: {@code workerName, numProcesses, threadsPerProcess, redirectOutput, bufferOutput,
-     * workerState} where {@code workerState} is {@code null} or an encoded, configured instance of the
-     * registered worker class (the ExecutionManager's worker carries its print settings this way).
+     * workerState, maxMessageSize} where {@code workerState} is {@code null} or an encoded, configured instance of
+     * the registered worker class (the ExecutionManager's worker carries its print settings this way) and
+     * {@code maxMessageSize} the most bytes of one message the client accepts.
      */
     static final int CREATE = 1;
     /** A message for one worker: {@code workerId, key, byte[] payload}. */

@@ -163,6 +163,21 @@ class RemoteSecurityTest {
     }
 
     @Test
+    void aWorkerMessageAboveTheClientsMaximumSizeArrivesAsACodecExceptionAndThePoolGoesOn() {
+        try (RemotePoolClient c = new RemotePoolClient(limited.address(),
+                RemotePoolClient.Options.defaults().withMaxMessageSize(64 << 10))) {
+            c.createPool("scripted", 1, 1);
+            c.send(0, "big", 100_000);
+            WorkerMessage tooBig = c.recv(WAIT);
+            assertThat(tooBig.key()).isEqualTo("big");
+            assertThat(tooBig.data()).isInstanceOf(CodecException.class);
+            assertThat(((CodecException) tooBig.data()).getMessage()).contains("maximum message size");
+            c.send(0, "big", 1_000);
+            assertThat(c.recv(WAIT).data()).isEqualTo("z".repeat(1_000));
+        }
+    }
+
+    @Test
     void theServerBindsLoopbackUnlessToldOtherwise() {
         RemotePoolServer s = new RemotePoolServer(0);
         assertThat(s.host()).isEqualTo("127.0.0.1");

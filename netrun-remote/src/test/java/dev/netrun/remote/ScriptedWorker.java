@@ -13,6 +13,7 @@ import java.util.concurrent.CountDownLatch;
  * <ul>
  *   <li>{@code echo}: answers {@code ("echo", data)};</li>
  *   <li>{@code whoami}: answers {@code ("id", workerId)};</li>
+ *   <li>{@code big}: answers {@code ("big", s)} where {@code s} is a string of {@code data} characters;</li>
  *   <li>{@code out} / {@code err}: prints {@code data} as a line to standard output / error, then answers
  *       {@code ("printed", workerId)};</li>
  *   <li>{@code throw}: throws an {@link IllegalStateException} {@code "boom from worker <id>"};</li>
@@ -34,6 +35,7 @@ public final class ScriptedWorker implements WorkerFunction {
             switch (m.key()) {
                 case "echo" -> channel.send("echo", m.data());
                 case "whoami" -> channel.send("id", workerId);
+                case "big" -> channel.send("big", "z".repeat((Integer) m.data()));
                 case "out" -> {
                     System.out.println(m.data());
                     System.out.flush();
