@@ -58,7 +58,7 @@ final class Outbox {
      * the service method on a server.
      *
      * @param out            the stream to write; called by one thread at a time
-     * @param envelope       encodes batches
+     * @param envelope       encodes the fields of control frames
      * @param maxMessageSize the most bytes of one gRPC message the peer accepts
      * @param onWriteFailure told once if a write throws (the call is gone); on the draining thread
      */
@@ -135,7 +135,7 @@ final class Outbox {
     private void drain() {
         int missed = 1;
         while (true) {
-            List<Object> batch = new ArrayList<>();
+            List<Object[]> batch = new ArrayList<>();
             int bytes = 0;
             Object[] f;
             while ((f = queue.peek()) != null && (ending || done || out.isReady())) {
@@ -176,12 +176,12 @@ final class Outbox {
         }
     }
 
-    private void flush(List<Object> batch) {
+    private void flush(List<Object[]> batch) {
         if (batch.isEmpty() || done) {
             return;
         }
         try {
-            out.onNext(envelope.encode(batch.toArray()));
+            out.onNext(Wire.encodeBatch(batch, envelope));
         } catch (RuntimeException e) {
             done = true;
             onWriteFailure.accept(e);

@@ -632,16 +632,16 @@ public final class RemotePoolClient extends AbstractPool implements ProcessOutpu
                 requests.request(consumed);
                 consumed = 0;
             }
-            Object[] frames;
+            List<Object[]> frames;
             try {
-                frames = (Object[]) envelope.decode(batch);
-            } catch (CodecException | ClassCastException e) {
+                frames = Wire.decodeBatch(batch, envelope);
+            } catch (CodecException e) {
                 LOG.log(System.Logger.Level.ERROR, "{0}: undecodable batch from the server: {1}", description(), e);
                 cancel("undecodable batch from the server: " + e.getMessage());
                 return;
             }
-            for (Object o : frames) {
-                frame((Object[]) o);
+            for (Object[] f : frames) {
+                frame(f);
             }
         }
 
@@ -653,7 +653,7 @@ public final class RemotePoolClient extends AbstractPool implements ProcessOutpu
                 case Wire.MESSAGE -> {
                     Object data;
                     try {
-                        data = valueCodec.decode((byte[]) f[3]);
+                        data = ((Wire.Slice) f[3]).decode(valueCodec);
                     } catch (CodecException e) {
                         data = e; // as a StreamChannel does: the receiver gets the failure in place of the data
                     }

@@ -12,6 +12,7 @@ import dev.netrun.rpc.CodecException;
 import dev.netrun.rpc.JavaSerializationCodec;
 import dev.netrun.rpc.RpcException;
 import io.grpc.Status;
+import io.grpc.netty.shaded.io.netty.util.internal.ThreadExecutorMap;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
@@ -22,6 +23,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -62,13 +64,28 @@ final class ServerSession implements StreamObserver<byte[]>, PoolListener {
         this.responses = responses;
         this.maxMessageSize = server.options().maxMessageSize();
         this.outbox = new Outbox(responses, server.envelope(), maxMessageSize, e ->
-                LOG.log(System.Logger.Level.DEBUG, "{0}: cannot write to the client: {1}", name, e.toString()));
+                LOG.log(System.Logger.Level.DEBUG, "{0}: cannot write to the client: {1}", name, e.toString()),
+                transportLoop());
         responses.setOnCancelHandler(() -> end(false, CANCELLED_CLOSE_TIMEOUT));
         responses.disableAutoRequest();
         responses.request(Wire.REQUEST_AHEAD);
         server.register(this);
         if (server.isClosed()) {
             serverClosing();
+        }
+    }
+
+    /**
+     * The event loop of this call's connection: the session is built on it (the server runs callbacks directly
+     * on the transport). The outbox drains there, so replies that the pool's reader threads offer leave in
+     * batches, without those threads doing gRPC's framing. {@code null} (drain on the offering thread) if the
+     * transport is not netty's.
+     */
+    private static Executor transportLoop() {
+        try {
+            return ThreadExecutorMap.currentExecutor();
+        } catch (LinkageError e) {
+            return null;
         }
     }
 
@@ -103,16 +120,15 @@ final class ServerSession implements StreamObserver<byte[]>, PoolListener {
         if (ended.get()) {
             return;
         }
-        Object[] frames;
+        List<Object[]> frames;
         try {
-            frames = (Object[]) server.envelope().decode(batch);
-        } catch (CodecException | ClassCastException e) {
+            frames = Wire.decodeBatch(batch, server.envelope());
+        } catch (CodecException e) {
             protocolError("undecodable batch: " + e.getMessage());
             return;
         }
         try {
-            for (Object o : frames) {
-                Object[] f = (Object[]) o;
+            for (Object[] f : frames) {
                 int type = (Integer) f[0];
                 if (pool == null && type != Wire.CREATE) {
                     protocolError(creating ? "frames before the pool was created" : "the first frame must create a pool");
@@ -120,7 +136,7 @@ final class ServerSession implements StreamObserver<byte[]>, PoolListener {
                 }
                 switch (type) {
                     case Wire.CREATE -> create(f);
-                    case Wire.SEND -> send((Integer) f[1], (String) f[2], (byte[]) f[3]);
+                    case Wire.SEND -> send((Integer) f[1], (String) f[2], (Wire.Slice) f[3]);
                     case Wire.FLUSH -> flush((Long) f[1], (Integer) f[2], (Long) f[3]);
                     case Wire.CLOSE -> closeTimeout = Duration.ofMillis(Math.max(0, Math.min(60_000, (Long) f[1])));
                     default -> {
@@ -240,7 +256,7 @@ final class ServerSession implements StreamObserver<byte[]>, PoolListener {
         return (WorkerFunction) o;
     }
 
-    private void send(int workerId, String key, byte[] payload) {
+    private void send(int workerId, String key, Wire.Slice payload) {
         MultiprocessPool p = pool;
         if (workerId < 0 || workerId >= p.numWorkers()) {
             protocolError("worker id " + workerId + " out of range");
@@ -248,7 +264,7 @@ final class ServerSession implements StreamObserver<byte[]>, PoolListener {
         }
         Object data;
         try {
-            data = server.valueCodec().decode(payload);
+            data = payload.decode(server.valueCodec());
         } catch (CodecException e) {
             outbox.offer(Wire.frame(Wire.UNDECODABLE, workerId, key, "netrun server " + server.address()
                     + " refused the message '" + key + "' for worker " + workerId + ": " + e.getMessage()));

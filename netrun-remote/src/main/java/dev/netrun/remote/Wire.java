@@ -2,6 +2,7 @@ package dev.netrun.remote;
 
 import dev.netrun.pool.OutputEntry;
 import dev.netrun.rpc.Codec;
+import dev.netrun.rpc.CodecException;
 import dev.netrun.rpc.CompactCodec;
 import dev.netrun.rpc.JavaSerializationCodec;
 import io.grpc.Drainable;
@@ -14,6 +15,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 
 /**
  * The gRPC service between a {@link RemotePoolClient} and a {@link RemotePoolServer}, built by hand: two
@@ -26,12 +31,15 @@ import java.io.UncheckedIOException;
  * }
  * </pre>
  *
- * <p><b>Messages.</b> Each gRPC message of the {@code Pool} stream is a <em>batch</em>: an {@code Object[]} of
- * frames, encoded by the {@link #envelope() envelope codec}. A frame is an {@code Object[]} whose first element
- * is its type (an {@code Integer}, the constants below) followed by the fields listed at each constant. User
- * data never sits in the envelope itself: it travels as a {@code byte[]} payload encoded separately, so a value
- * that one side cannot decode spoils that one message, not the batch. Batching lets a burst of sends from
- * several threads go out as one gRPC message; a lone message goes out at once, alone.
+ * <p><b>Messages.</b> Each gRPC message of the {@code Pool} stream is a <em>batch</em> of frames. A frame, in
+ * memory, is an {@code Object[]} whose first element is its type (an {@code Integer}, the constants below)
+ * followed by the fields listed at each constant. On the wire ({@link #encodeBatch}) a frame is its type byte
+ * and then, for the frames that carry user data ({@link #SEND}, {@link #MESSAGE}), the worker id, the key and
+ * the payload written directly; for the other (control) frames, their fields encoded together by the
+ * {@link #envelope envelope codec}. User data never sits among the control fields: it travels as a payload
+ * encoded separately by the value codec, so a value that one side cannot decode spoils that one message, not
+ * the batch, and it is decoded in place, without a copy. Batching lets a burst of frames go out as one gRPC
+ * message; a lone frame goes out at once, alone.
  *
  * <p><b>Order.</b> gRPC keeps the order of a stream's messages, and each side writes its frames through one
  * {@link Outbox}, so frames arrive in the order they were offered.
@@ -162,14 +170,157 @@ final class Wire {
             .build();
 
     /**
-     * The codec of envelopes (batches of frames) on both sides: netrun's compact codec whose JDK-serialization
-     * fallback admits only JDK value types and {@link OutputEntry}. Envelopes hold numbers, strings, byte
-     * arrays, maps, lists and output entries; anything else in one is refused.
+     * The codec of control frames' fields (and of the {@code Ping} reply) on both sides: netrun's compact codec
+     * whose JDK-serialization fallback admits only JDK value types and {@link OutputEntry}. Control fields are
+     * numbers, strings, byte arrays, maps, lists and output entries; anything else in one is refused.
      */
     static Codec envelope(int maxMessageSize) {
         return new CompactCodec(JavaSerializationCodec.allowList(Wire.class.getClassLoader(),
                 JavaSerializationCodec.Limits.DEFAULT.withMaxBytes(maxMessageSize),
                 JavaSerializationCodec.JDK_VALUE_TYPES, OutputEntry.class.getName()));
+    }
+
+    /** A payload inside a received batch: decoded in place by {@link Codec#decode(byte[], int, int)}. */
+    record Slice(byte[] bytes, int offset, int length) {
+        Object decode(Codec codec) {
+            return codec.decode(bytes, offset, length);
+        }
+    }
+
+    /**
+     * Writes frames as one batch. Data frames ({@link #SEND}, {@link #MESSAGE}: {@code workerId, key, byte[]}) are
+     * written field by field; the fields of control frames are encoded together by {@code control}.
+     */
+    static byte[] encodeBatch(List<Object[]> frames, Codec control) {
+        int estimate = 16;
+        for (Object[] f : frames) {
+            estimate += sizeOf(f);
+        }
+        Out out = new Out(estimate);
+        out.varint(frames.size());
+        for (Object[] f : frames) {
+            int type = (Integer) f[0];
+            out.varint(type);
+            if (type == SEND || type == MESSAGE) {
+                out.varint((Integer) f[1]);
+                out.bytes(((String) f[2]).getBytes(StandardCharsets.UTF_8));
+                out.bytes((byte[]) f[3]);
+            } else {
+                out.bytes(control.encode(Arrays.copyOfRange(f, 1, f.length)));
+            }
+        }
+        return out.toByteArray();
+    }
+
+    /**
+     * Reads a batch written by {@link #encodeBatch}. Data frames come back as {@code {type, workerId, key, Slice}},
+     * control frames as {@code {type, fields...}}.
+     *
+     * @throws CodecException if the batch is malformed or a control frame holds what {@code control} refuses
+     */
+    static List<Object[]> decodeBatch(byte[] batch, Codec control) {
+        In in = new In(batch);
+        int n = in.length();
+        List<Object[]> frames = new ArrayList<>(Math.min(n, 1024));
+        for (int i = 0; i < n; i++) {
+            int type = in.length();
+            if (type == SEND || type == MESSAGE) {
+                int workerId = in.length();
+                int keyLength = in.length();
+                String key = new String(batch, in.take(keyLength), keyLength, StandardCharsets.UTF_8);
+                int payloadLength = in.length();
+                frames.add(new Object[]{type, workerId, key, new Slice(batch, in.take(payloadLength), payloadLength)});
+            } else {
+                int length = in.length();
+                Object fields = control.decode(batch, in.take(length), length);
+                if (!(fields instanceof Object[] a)) {
+                    throw new CodecException("Malformed batch: control frame " + type + " holds no fields");
+                }
+                Object[] f = new Object[a.length + 1];
+                f[0] = type;
+                System.arraycopy(a, 0, f, 1, a.length);
+                frames.add(f);
+            }
+        }
+        if (in.pos != batch.length) {
+            throw new CodecException("Malformed batch: " + (batch.length - in.pos) + " trailing byte(s)");
+        }
+        return frames;
+    }
+
+    /** A growable byte buffer with varints. Confined to one thread. */
+    private static final class Out {
+        byte[] buf;
+        int size;
+
+        Out(int capacity) {
+            buf = new byte[Math.max(64, capacity)];
+        }
+
+        void varint(int v) {
+            ensure(5);
+            while ((v & ~0x7f) != 0) {
+                buf[size++] = (byte) ((v & 0x7f) | 0x80);
+                v >>>= 7;
+            }
+            buf[size++] = (byte) v;
+        }
+
+        void bytes(byte[] b) {
+            varint(b.length);
+            ensure(b.length);
+            System.arraycopy(b, 0, buf, size, b.length);
+            size += b.length;
+        }
+
+        private void ensure(int n) {
+            if (size + n > buf.length) {
+                buf = Arrays.copyOf(buf, Math.max(buf.length * 2, size + n));
+            }
+        }
+
+        byte[] toByteArray() {
+            return size == buf.length ? buf : Arrays.copyOf(buf, size);
+        }
+    }
+
+    /** Reads what {@link Out} wrote, checking every length against the bytes left. */
+    private static final class In {
+        final byte[] buf;
+        int pos;
+
+        In(byte[] buf) {
+            this.buf = buf;
+        }
+
+        /** @return a non-negative varint that fits in an int */
+        int length() {
+            int v = 0;
+            for (int shift = 0; shift < 32; shift += 7) {
+                if (pos >= buf.length) {
+                    throw new CodecException("Malformed batch: truncated");
+                }
+                byte b = buf[pos++];
+                v |= (b & 0x7f) << shift;
+                if (b >= 0) {
+                    if (v < 0) {
+                        throw new CodecException("Malformed batch: negative length");
+                    }
+                    return v;
+                }
+            }
+            throw new CodecException("Malformed batch: varint too long");
+        }
+
+        /** Skips {@code n} bytes; @return where they start */
+        int take(int n) {
+            if (n > buf.length - pos) {
+                throw new CodecException("Malformed batch: " + n + " bytes announced, " + (buf.length - pos) + " left");
+            }
+            int at = pos;
+            pos += n;
+            return at;
+        }
     }
 
     /** @return a frame: the type followed by its fields */
@@ -182,6 +333,9 @@ final class Wire {
 
     /** @return the approximate encoded size of a frame, for cutting batches below the message size limit */
     static int sizeOf(Object[] frame) {
+        if (frame.length == 4 && frame[3] instanceof byte[] payload && frame[2] instanceof String key) {
+            return payload.length + key.length() * 3 + 16; // a data frame
+        }
         int n = 16;
         for (Object o : frame) {
             if (o instanceof byte[] b) {
