@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.PrintStream;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -34,9 +35,13 @@ import java.util.concurrent.Future;
  *       {@code ExecutorService.submit(...).get()} on a single-thread executor (lower is better);</li>
  *   <li>{@code thread.throughput.jobs_per_s}: batches of 10,000 jobs in flight, submitted with
  *       {@code runAsync} then awaited, versus 10,000 {@code submit}s then {@code get}s (higher is better);</li>
+ *   <li>{@code process.rtt.median_us}, {@code process.throughput.jobs_per_s}: the same on a
+ *       {@code MultiprocessPool} of 2 child JVMs, against the ThreadPool figures;</li>
+ *   <li>{@code process.startup_ms}: from {@code start()} to the first result of a 2-process pool, against two
+ *       bare {@code java -version} processes started in parallel;</li>
  *   <li>{@code remote.rtt.median_us}, {@code remote.rtt.p99_us}, {@code remote.throughput.jobs_per_s}: the same
- *       measures on a remote pool (a {@code RemotePoolServer} of this JVM, over loopback gRPC) versus a
- *       {@code MultiprocessPool(1x1)}; see {@link #remoteRows}.</li>
+ *       measures on a remote pool of 2 processes (a {@code RemotePoolServer} of this JVM, over loopback gRPC)
+ *       versus a {@code MultiprocessPool} of 2 processes; see {@link #remoteRows}.</li>
  * </ul>
  *
  * <p>Both sides are warmed up first (the JIT compiles both paths) and measured in turn; figures are medians
@@ -61,6 +66,12 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--warmup-ms", defaultValue = "3000", description = "Warm-up time per side and measure (default: ${DEFAULT-VALUE})")
     long warmupMs;
+
+    @Option(names = "--startup-runs", defaultValue = "3", description = "Pool start-ups measured (default: ${DEFAULT-VALUE})")
+    int startupRuns;
+
+    @Option(names = "--thread-only", description = "Measure only the thread rows")
+    boolean threadOnly;
 
     /** One row of the table. */
     record Row(String name, double netrun, double baseline, String unit) {
@@ -134,25 +145,29 @@ final class BenchCommand implements Callable<Integer> {
         } finally {
             plain.shutdownNow();
         }
-        remoteRows(rows);
+        if (!threadOnly) {
+            processRows(rows);
+            remoteRows(rows);
+        }
         print(rows);
         return 0;
     }
 
     /**
      * Adds the {@code remote.*} rows: the same trivial job through an ExecutionManager on a
-     * {@code RemotePoolConfig} (1 process, 1 worker) served over loopback gRPC by a {@link RemotePoolServer} in this
-     * JVM, versus a {@code PoolConfig.multiprocess(1, 1)} pool of the same manager as the baseline: what the network
-     * hop and the server's forwarding cost on top of a local child JVM.
+     * {@code RemotePoolConfig} of 2 processes of 1 worker, served over loopback gRPC by a {@link RemotePoolServer}
+     * in this JVM, versus a {@code PoolConfig.multiprocess(2, 1)} pool of the same manager as the baseline,
+     * measured in turn right after it: what the network hop and the server's forwarding cost on top of local
+     * child JVMs.
      */
     void remoteRows(List<Row> rows) throws Exception {
         System.err.println("netrun bench: remote.* rows: RemotePoolConfig over loopback gRPC; baseline:"
-                + " PoolConfig.multiprocess(1, 1) in the same manager");
+                + " PoolConfig.multiprocess(2, 1) in the same manager");
         try (RemotePoolServer server = new RemotePoolServer("127.0.0.1", 0)) {
             server.start();
             Map<String, PoolConfig> pools = new LinkedHashMap<>();
-            pools.put("remote", RemotePoolConfig.of(server.address()));
-            pools.put("process", PoolConfig.multiprocess(1, 1));
+            pools.put("remote", RemotePoolConfig.of(server.address()).withProcesses(2, 1));
+            pools.put("process", PoolConfig.multiprocess(2, 1));
             try (ExecutionManager manager = new ExecutionManager(pools)) {
                 manager.start();
                 for (String pool : pools.keySet()) {
@@ -163,7 +178,7 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    /** Runs {@code inc(1)} on worker 0 of one pool of {@code manager}. */
+    /** Runs {@code inc(1)} on one pool of {@code manager}: one at a time on worker 0, batches on workers 0 and 1. */
     private static Side managerSide(ExecutionManager manager, String poolId) {
         Job job = Job.of("inc").args(1);
         return new Side() {
@@ -177,13 +192,82 @@ final class BenchCommand implements Callable<Integer> {
                 @SuppressWarnings("unchecked")
                 CompletableFuture<JobResult>[] fs = new CompletableFuture[n];
                 for (int i = 0; i < n; i++) {
-                    fs[i] = manager.runAsync(poolId, 0, job);
+                    fs[i] = manager.runAsync(poolId, i & 1, job);
                 }
                 for (CompletableFuture<JobResult> f : fs) {
                     f.join();
                 }
             }
         };
+    }
+
+    /**
+     * The MultiprocessPool rows: the same trivial job on a pool of 2 child JVMs, against the ThreadPool
+     * figures measured just before; and the time from {@code start()} to the first result against two bare
+     * {@code java -version} processes started the same way, in parallel.
+     */
+    private void processRows(List<Row> rows) throws Exception {
+        Row threadRtt = find(rows, "thread.rtt.median_us");
+        Row threadThroughput = find(rows, "thread.throughput.jobs_per_s");
+        double[] startups = new double[startupRuns];
+        double[] bare = new double[startupRuns];
+        for (int i = 0; i < startupRuns; i++) {
+            long t0 = System.nanoTime();
+            try (ExecutionManager manager = new ExecutionManager(Map.of("procs", PoolConfig.multiprocess(2, 1)))) {
+                manager.start();
+                manager.run("procs", 0, Job.of(BenchJobs.class.getName() + ".inc").args(1));
+                startups[i] = (System.nanoTime() - t0) / 1e6;
+            }
+            bare[i] = bareJvms(2);
+        }
+        try (ExecutionManager manager = new ExecutionManager(Map.of("procs", PoolConfig.multiprocess(2, 1)))) {
+            manager.start();
+            manager.sendFunctionToPool("procs", "inc", JobFunction.of((Integer x) -> x + 1));
+            Job job = Job.of("inc").args(1);
+            Side side = new Side() {
+                @Override
+                public void runOne() {
+                    manager.run("procs", 0, job);
+                }
+
+                @Override
+                public void runBatch(int n) {
+                    @SuppressWarnings("unchecked")
+                    CompletableFuture<JobResult>[] fs = new CompletableFuture[n];
+                    for (int i = 0; i < n; i++) {
+                        fs[i] = manager.runAsync("procs", i & 1, job);
+                    }
+                    for (CompletableFuture<JobResult> f : fs) {
+                        f.join();
+                    }
+                }
+            };
+            warm(side);
+            double[] rtt = roundTrips(side);
+            rows.add(new Row("process.rtt.median_us", percentile(rtt, 50), threadRtt.netrun(), "us"));
+            rows.add(new Row("process.rtt.p99_us", percentile(rtt, 99), find(rows, "thread.rtt.p99_us").netrun(), "us"));
+            rows.add(new Row("process.throughput.jobs_per_s", throughput(side), threadThroughput.netrun(), "jobs/s"));
+        }
+        rows.add(new Row("process.startup_ms", percentile(startups, 50), percentile(bare, 50), "ms"));
+    }
+
+    /** Milliseconds until {@code n} bare {@code java -version} processes, started in parallel, have all exited. */
+    private static double bareJvms(int n) throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        long t0 = System.nanoTime();
+        Process[] ps = new Process[n];
+        for (int i = 0; i < n; i++) {
+            ps[i] = new ProcessBuilder(java, "-version").redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        }
+        for (Process p : ps) {
+            p.waitFor();
+        }
+        return (System.nanoTime() - t0) / 1e6;
+    }
+
+    private static Row find(List<Row> rows, String name) {
+        return rows.stream().filter(r -> r.name().equals(name)).findFirst().orElseThrow();
     }
 
     /** Adds the round-trip and throughput rows of {@code prefix}, measuring both sides in turn. */
@@ -247,7 +331,9 @@ final class BenchCommand implements Callable<Integer> {
             System.out.println(String.format(Locale.ROOT, "%-32s %14s %14s %8.2f", r.name(), format(r.netrun()),
                     format(r.baseline()), r.ratio()));
         }
-        System.out.println("baseline: thread.* = ExecutorService (single thread) submit().get(); ratio = netrun / baseline");
+        System.out.println("baselines: thread.* = ExecutorService (single thread) submit().get();"
+                + " process.rtt/throughput = the thread.* netrun figure; process.startup = two bare `java -version`"
+                + " in parallel; remote.* = MultiprocessPool(2x1) in the same manager; ratio = netrun / baseline");
     }
 
     private static String format(double v) {

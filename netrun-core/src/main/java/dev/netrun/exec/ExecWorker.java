@@ -30,20 +30,15 @@ import java.util.concurrent.ScheduledFuture;
  * that job only; the loop goes on.
  *
  * <p>Functions sent by key and import paths resolved once are kept in maps confined to the worker thread.
- * Public (with a package-private constructor) only so that a child JVM or a remote server can rebuild it from
- * its serialized form; not part of the API.
+ * Public only so that a child JVM or a remote server can build it (by class name) or rebuild it (a record
+ * travels compactly); not part of the API.
  */
-public final class ExecWorker implements WorkerFunction, Serializable {
-    private static final long serialVersionUID = 1L;
+public record ExecWorker(long printFlushIntervalNanos, boolean capturePrints, boolean encoded)
+        implements WorkerFunction, Serializable {
     private static final System.Logger LOG = System.getLogger(ExecWorker.class.getName());
 
     /** How long a job in another process runs before its start is reported on its own. */
     static final Duration STARTED_NOTICE_DELAY = Duration.ofMillis(2);
-
-    private final Duration printFlushInterval;
-    private final boolean capturePrints;
-    /** Whether arguments, functions and results travel encoded (the worker is in another process). */
-    private final boolean encoded;
 
     /**
      * The worker of a pool in another process or machine, with the default print settings (stream every
@@ -61,9 +56,7 @@ public final class ExecWorker implements WorkerFunction, Serializable {
      *                           then travel encoded by {@link ExecutionManager#codec(ClassLoader)}
      */
     ExecWorker(Duration printFlushInterval, boolean capturePrints, boolean encoded) {
-        this.printFlushInterval = printFlushInterval;
-        this.capturePrints = capturePrints;
-        this.encoded = encoded;
+        this(printFlushInterval.toNanos(), capturePrints, encoded);
     }
 
     @Override
@@ -220,7 +213,7 @@ public final class ExecWorker implements WorkerFunction, Serializable {
             this.channel = channel;
             this.callId = callId;
             this.prints = prints;
-            this.schedule = PrintCapture.every(printFlushInterval, this);
+            this.schedule = PrintCapture.every(Duration.ofNanos(printFlushIntervalNanos), this);
         }
 
         @Override

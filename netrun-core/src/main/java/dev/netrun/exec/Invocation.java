@@ -182,6 +182,16 @@ final class Invocation {
                 for (Parameter p : ps) {
                     unknown.remove(p.getName());
                 }
+                if (unknown.isEmpty()) {
+                    // every name is a parameter's: some name a parameter already bound by position
+                    StringJoiner repeated = new StringJoiner(", ");
+                    for (int i = 0; i < offset + pos.size(); i++) {
+                        if (kw.containsKey(ps[i].getName())) {
+                            repeated.add("'" + ps[i].getName() + "'");
+                        }
+                    }
+                    return "argument(s) " + repeated + " given both by position and by keyword";
+                }
                 return "unknown keyword argument(s) " + unknown;
             }
             for (int i = offset; i < ps.length; i++) {

@@ -66,7 +66,7 @@ public final class ChildMain {
         Codec codec = ProcessProtocol.codec(ChildMain.class.getClassLoader() == null
                 ? ClassLoader.getSystemClassLoader() : Thread.currentThread().getContextClassLoader());
         StreamChannel control = connect(socket, secret, codec, "child-" + processIdx + "-control");
-        control.send(ProcessProtocol.HELLO, new int[]{processIdx, ProcessProtocol.CONTROL});
+        control.send(ProcessProtocol.HELLO, new Object[]{processIdx, ProcessProtocol.CONTROL});
 
         Thread[] workers;
         StreamChannel[] channels;
@@ -79,7 +79,7 @@ public final class ChildMain {
             workers = new Thread[threads];
             for (int t = 0; t < threads; t++) {
                 channels[t] = connect(socket, secret, codec, "child-" + processIdx + "-worker-" + t);
-                channels[t].send(ProcessProtocol.HELLO, new int[]{processIdx, t});
+                channels[t].send(ProcessProtocol.HELLO, new Object[]{processIdx, t});
                 int threadIdx = t;
                 int workerId = processIdx * threads + t;
                 StreamChannel ch = channels[t];
@@ -133,9 +133,10 @@ public final class ChildMain {
             fn.run(channel, workerId);
             report = new Object[]{threadIdx, null, "worker function returned", null};
         } catch (ChannelClosedException e) {
-            if (channel.isClosed()) {
-                return; // closed by the pool: the normal way out
+            if (!channel.isClosed()) {
+                return; // the pool closed the channel (its SHUTDOWN arrived): the normal way out
             }
+            // this side closed its own channel: the worker is gone while the pool runs
             report = new Object[]{threadIdx, e.getClass().getName(), e.getMessage(), WorkerException.stackTraceOf(e)};
         } catch (Throwable t) {
             report = new Object[]{threadIdx, t.getClass().getName(), t.getMessage(), WorkerException.stackTraceOf(t)};

@@ -59,7 +59,7 @@ abstract class InJvmPool extends AbstractPool {
             interrupted |= join(w.thread, deadline - System.nanoTime());
         }
         for (Worker w : ws) {
-            if (w.thread.isAlive()) {
+            if (w.thread.isAlive() && w.thread != Thread.currentThread()) { // a worker closing its own pool goes on
                 LOG.log(System.Logger.Level.WARNING, "{0} did not stop within {1} ms; interrupting it",
                         w.thread.getName(), timeout.toMillis());
                 w.thread.interrupt();

@@ -403,15 +403,15 @@ public final class MultiprocessPool extends AbstractPool implements ProcessOutpu
             }
 
             private void hello(Message m) {
-                if (!ProcessProtocol.HELLO.equals(m.key()) || !(m.data() instanceof int[] id) || id.length != 2
-                        || id[0] < 0 || id[0] >= processes.length || id[1] < ProcessProtocol.CONTROL
-                        || id[1] >= config.threadsPerProcess) {
+                if (!ProcessProtocol.HELLO.equals(m.key()) || !(m.data() instanceof Object[] id) || id.length != 2
+                        || !(id[0] instanceof Integer p) || !(id[1] instanceof Integer r)
+                        || p < 0 || p >= processes.length || r < ProcessProtocol.CONTROL || r >= config.threadsPerProcess) {
                     LOG.log(System.Logger.Level.WARNING, "{0}: a connection did not say hello properly", description());
                     channel.join().close();
                     return;
                 }
-                processIdx = id[0];
-                role = id[1];
+                processIdx = p;
+                role = r;
                 StreamChannel ch = channel.join();
                 if (role == ProcessProtocol.CONTROL) {
                     controls[processIdx] = ch;

@@ -11,7 +11,7 @@ final class ProcessProtocol {
     private ProcessProtocol() {
     }
 
-    /** child -> parent, first message of every connection: {@code int[]{processIdx, role}}, role -1 = control. */
+    /** child -> parent, first message of every connection: {@code Object[]{processIdx, role}}, role -1 = control. */
     static final String HELLO = "__pool:hello";
     /** parent -> child (control): {@code Object[]{functionBytesOrClassName, threadsPerProcess}}. */
     static final String INIT = "__pool:init";

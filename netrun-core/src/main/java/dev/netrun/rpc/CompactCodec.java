@@ -2,9 +2,6 @@ package dev.netrun.rpc;
 
 import java.io.ObjectInputFilter;
 import java.io.Serializable;
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.MethodType;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.Method;
 import java.lang.reflect.RecordComponent;
@@ -196,14 +193,8 @@ public final class CompactCodec implements Codec {
                 out.tag(RECORD);
                 out.string(c.getName());
                 out.varLong(shape.getters.length);
-                for (MethodHandle g : shape.getters) {
-                    Object component;
-                    try {
-                        component = g.invoke(v);
-                    } catch (Throwable t) {
-                        throw new CodecException("Cannot encode " + c.getName() + ": reading a component failed", t);
-                    }
-                    write(out, component, depth + 1);
+                for (int i = 0; i < shape.getters.length; i++) {
+                    write(out, shape.get(i, v), depth + 1);
                 }
             } else {
                 byte[] b = fallback.encode(v);
@@ -350,14 +341,17 @@ public final class CompactCodec implements Codec {
         return n < 3 ? 4 : (int) Math.min(1 << 30, n / 0.75f + 1);
     }
 
-    /** How to take a record apart and put it together again. */
+    /**
+     * How to take a record apart and put it together again: its accessors and canonical constructor, by core
+     * reflection (cheap on first use, which matters in a child JVM's start-up, and fast once warm).
+     */
     private static final class RecordShape {
         final boolean compact;
-        final MethodHandle[] getters;
-        final MethodHandle constructor;
+        final Method[] getters;
+        final Constructor<?> constructor;
         final String name;
 
-        private RecordShape(boolean compact, MethodHandle[] getters, MethodHandle constructor, String name) {
+        private RecordShape(boolean compact, Method[] getters, Constructor<?> constructor, String name) {
             this.compact = compact;
             this.getters = getters;
             this.constructor = constructor;
@@ -398,20 +392,16 @@ public final class CompactCodec implements Codec {
 
         private static RecordShape of(Class<?> c) throws ReflectiveOperationException {
             RecordComponent[] rc = c.getRecordComponents();
-            MethodHandle[] getters = new MethodHandle[rc.length];
+            Method[] getters = new Method[rc.length];
             Class<?>[] types = new Class<?>[rc.length];
             for (int i = 0; i < rc.length; i++) {
-                Method m = rc[i].getAccessor();
-                m.setAccessible(true);
-                getters[i] = MethodHandles.lookup().unreflect(m).asType(MethodType.methodType(Object.class, Object.class));
+                getters[i] = rc[i].getAccessor();
+                getters[i].setAccessible(true);
                 types[i] = rc[i].getType();
             }
             Constructor<?> ctor = c.getDeclaredConstructor(types);
             ctor.setAccessible(true);
-            MethodHandle mh = MethodHandles.lookup().unreflectConstructor(ctor)
-                    .asType(MethodType.methodType(Object.class, types).generic())
-                    .asSpreader(Object[].class, rc.length);
-            return new RecordShape(true, getters, mh, c.getName());
+            return new RecordShape(true, getters, ctor, c.getName());
         }
 
         private static boolean hasHook(Class<?> c, String method) {
@@ -423,13 +413,24 @@ public final class CompactCodec implements Codec {
             }
         }
 
+        Object get(int component, Object record) {
+            try {
+                return getters[component].invoke(record);
+            } catch (ReflectiveOperationException e) {
+                throw new CodecException("Cannot encode " + name + ": reading a component failed", e);
+            }
+        }
+
         Object construct(Object[] values) {
             try {
-                return constructor.invoke(values);
-            } catch (ClassCastException | NullPointerException e) {
+                return constructor.newInstance(values);
+            } catch (IllegalArgumentException e) {
                 throw new CodecException("Cannot decode record " + name + ": a component has the wrong type", e);
-            } catch (Throwable t) {
-                throw new CodecException("Cannot decode record " + name + ": its constructor threw " + t, t);
+            } catch (java.lang.reflect.InvocationTargetException e) {
+                throw new CodecException("Cannot decode record " + name + ": its constructor threw " + e.getCause(),
+                        e.getCause());
+            } catch (ReflectiveOperationException e) {
+                throw new CodecException("Cannot decode record " + name + ": " + e, e);
             }
         }
     }

@@ -48,7 +48,10 @@ public final class Handshake {
     private static final byte VERSION = 1;
     private static final byte ACCEPTED = 0;
     private static final byte REFUSED = 1;
-    private static final SecureRandom RANDOM = new SecureRandom();
+    /** Created on first use: seeding a SecureRandom is slow, and a connecting child never needs one. */
+    private static final class Random {
+        static final SecureRandom INSTANCE = new SecureRandom();
+    }
 
     private Handshake() {
     }
@@ -60,7 +63,7 @@ public final class Handshake {
      */
     public static byte[] newSecret() {
         byte[] s = new byte[SECRET_BYTES];
-        RANDOM.nextBytes(s);
+        Random.INSTANCE.nextBytes(s);
         return s;
     }
 
