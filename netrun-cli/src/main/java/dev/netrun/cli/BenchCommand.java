@@ -41,7 +41,7 @@ import java.util.concurrent.Future;
  *       bare {@code java -version} processes started in parallel;</li>
  *   <li>{@code remote.rtt.median_us}, {@code remote.rtt.p99_us}, {@code remote.throughput.jobs_per_s}: the same
  *       measures on a remote pool of 2 processes (a {@code RemotePoolServer} of this JVM, over loopback gRPC)
- *       versus a {@code MultiprocessPool} of 2 processes; see {@link #remoteRows}.</li>
+ *       versus a {@code MultiprocessPool} of 2 processes in the same manager; see {@link #remoteRows}.</li>
  * </ul>
  *
  * <p>Both sides are warmed up first (the JIT compiles both paths) and measured in turn; figures are medians
@@ -156,9 +156,10 @@ final class BenchCommand implements Callable<Integer> {
     /**
      * Adds the {@code remote.*} rows: the same trivial job through an ExecutionManager on a
      * {@code RemotePoolConfig} of 2 processes of 1 worker, served over loopback gRPC by a {@link RemotePoolServer}
-     * in this JVM, versus a {@code PoolConfig.multiprocess(2, 1)} pool of the same manager as the baseline,
-     * measured in turn right after it: what the network hop and the server's forwarding cost on top of local
-     * child JVMs.
+     * in this JVM, versus a {@code PoolConfig.multiprocess(2, 1)} pool of the same manager as the baseline (the
+     * shape of the {@code process.*} rows), measured in turn right after it: what the network hop and the
+     * server's forwarding cost on top of local child JVMs. Round trips go to worker 0; batches alternate
+     * between the two workers.
      */
     void remoteRows(List<Row> rows) throws Exception {
         System.err.println("netrun bench: remote.* rows: RemotePoolConfig over loopback gRPC; baseline:"
