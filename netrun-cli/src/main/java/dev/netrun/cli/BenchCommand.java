@@ -5,6 +5,8 @@ import dev.netrun.exec.Job;
 import dev.netrun.exec.JobFunction;
 import dev.netrun.exec.JobResult;
 import dev.netrun.exec.PoolConfig;
+import dev.netrun.remote.RemotePoolConfig;
+import dev.netrun.remote.RemotePoolServer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -12,6 +14,7 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -35,7 +38,10 @@ import java.util.concurrent.Future;
  *   <li>{@code process.rtt.median_us}, {@code process.throughput.jobs_per_s}: the same on a
  *       {@code MultiprocessPool} of 2 child JVMs, against the ThreadPool figures;</li>
  *   <li>{@code process.startup_ms}: from {@code start()} to the first result of a 2-process pool, against two
- *       bare {@code java -version} processes started in parallel.</li>
+ *       bare {@code java -version} processes started in parallel;</li>
+ *   <li>{@code remote.rtt.median_us}, {@code remote.rtt.p99_us}, {@code remote.throughput.jobs_per_s}: the same
+ *       measures on a remote pool of 2 processes (a {@code RemotePoolServer} of this JVM, over loopback gRPC)
+ *       versus a {@code MultiprocessPool} of 2 processes in the same manager; see {@link #remoteRows}.</li>
  * </ul>
  *
  * <p>Both sides are warmed up first (the JIT compiles both paths) and measured in turn; figures are medians
@@ -141,9 +147,59 @@ final class BenchCommand implements Callable<Integer> {
         }
         if (!threadOnly) {
             processRows(rows);
+            remoteRows(rows);
         }
         print(rows);
         return 0;
+    }
+
+    /**
+     * Adds the {@code remote.*} rows: the same trivial job through an ExecutionManager on a
+     * {@code RemotePoolConfig} of 2 processes of 1 worker, served over loopback gRPC by a {@link RemotePoolServer}
+     * in this JVM, versus a {@code PoolConfig.multiprocess(2, 1)} pool of the same manager as the baseline (the
+     * shape of the {@code process.*} rows), measured in turn right after it: what the network hop and the
+     * server's forwarding cost on top of local child JVMs. Round trips go to worker 0; batches alternate
+     * between the two workers.
+     */
+    void remoteRows(List<Row> rows) throws Exception {
+        System.err.println("netrun bench: remote.* rows: RemotePoolConfig over loopback gRPC; baseline:"
+                + " PoolConfig.multiprocess(2, 1) in the same manager");
+        try (RemotePoolServer server = new RemotePoolServer("127.0.0.1", 0)) {
+            server.start();
+            Map<String, PoolConfig> pools = new LinkedHashMap<>();
+            pools.put("remote", RemotePoolConfig.of(server.address()).withProcesses(2, 1));
+            pools.put("process", PoolConfig.multiprocess(2, 1));
+            try (ExecutionManager manager = new ExecutionManager(pools)) {
+                manager.start();
+                for (String pool : pools.keySet()) {
+                    manager.sendFunctionToPool(pool, "inc", JobFunction.of((Integer x) -> x + 1));
+                }
+                compare("remote", managerSide(manager, "remote"), managerSide(manager, "process"), rows);
+            }
+        }
+    }
+
+    /** Runs {@code inc(1)} on one pool of {@code manager}: one at a time on worker 0, batches on workers 0 and 1. */
+    private static Side managerSide(ExecutionManager manager, String poolId) {
+        Job job = Job.of("inc").args(1);
+        return new Side() {
+            @Override
+            public void runOne() {
+                manager.run(poolId, 0, job);
+            }
+
+            @Override
+            public void runBatch(int n) {
+                @SuppressWarnings("unchecked")
+                CompletableFuture<JobResult>[] fs = new CompletableFuture[n];
+                for (int i = 0; i < n; i++) {
+                    fs[i] = manager.runAsync(poolId, i & 1, job);
+                }
+                for (CompletableFuture<JobResult> f : fs) {
+                    f.join();
+                }
+            }
+        };
     }
 
     /**
@@ -278,7 +334,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         System.out.println("baselines: thread.* = ExecutorService (single thread) submit().get();"
                 + " process.rtt/throughput = the thread.* netrun figure; process.startup = two bare `java -version`"
-                + " in parallel; ratio = netrun / baseline");
+                + " in parallel; remote.* = MultiprocessPool(2x1) in the same manager; ratio = netrun / baseline");
     }
 
     private static String format(double v) {

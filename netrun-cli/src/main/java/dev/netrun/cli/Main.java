@@ -4,13 +4,13 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * The {@code netrun} command line: {@code netrun demo}, {@code netrun bench}.
+ * The {@code netrun} command line: {@code netrun demo}, {@code netrun bench}, {@code netrun serve}.
  *
  * <p>Run from a build with {@code java -jar netrun-cli/target/netrun.jar <command>}.
  */
 @Command(name = "netrun", mixinStandardHelpOptions = true, version = "netrun 0.1.0-SNAPSHOT",
         description = "Run functions inside pools of workers and get rich job results back.",
-        subcommands = {DemoCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {DemoCommand.class, BenchCommand.class, ServeCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

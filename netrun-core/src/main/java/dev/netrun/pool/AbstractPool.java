@@ -38,7 +38,8 @@ public abstract class AbstractPool implements Pool {
     private static final Object CLOSED = new Object();
 
     private final String description;
-    private final int numWorkers;
+    /** Fixed while the pool runs: changed only by {@link #setNumWorkers}, under {@code lifecycle}, while stopped. */
+    private volatile int numWorkers;
     private final Object lifecycle = new Object();
     private volatile Generation current;
     private volatile PoolListener listener;
@@ -71,6 +72,14 @@ public abstract class AbstractPool implements Pool {
     protected abstract void doClose(Duration timeout);
 
     /**
+     * Frees what the pool holds outside a run (a remote pool's connection, opened before {@code start()}).
+     * Called by every {@link #close(Duration)}, after {@link #doClose} if the pool was running, also when it was
+     * not; must be idempotent. The default does nothing. Called under the lifecycle lock.
+     */
+    protected void doRelease() {
+    }
+
+    /**
      * Routes everything workers send to {@code listener} instead of the {@link #recv()} queue; {@code null}
      * restores the queue. Takes effect at the next {@link #start()}.
      *
@@ -83,6 +92,26 @@ public abstract class AbstractPool implements Pool {
                 throw new IllegalStateException("Cannot change the listener of a running pool: " + description);
             }
             this.listener = listener;
+        }
+    }
+
+    /**
+     * Changes the number of workers, for pool kinds whose size is settled only just before they start (a
+     * remote pool is sized by the request it sends its server). Only while the pool is stopped.
+     *
+     * @param numWorkers the number of workers of the next run, at least 1
+     * @throws IllegalArgumentException if {@code numWorkers < 1}
+     * @throws PoolAlreadyStartedException if the pool is running
+     */
+    protected final void setNumWorkers(int numWorkers) {
+        if (numWorkers < 1) {
+            throw new IllegalArgumentException("numWorkers must be >= 1, was " + numWorkers);
+        }
+        synchronized (lifecycle) {
+            if (current != null) {
+                throw new PoolAlreadyStartedException("Cannot resize " + description + " while it is running");
+            }
+            this.numWorkers = numWorkers;
         }
     }
 
@@ -118,12 +147,15 @@ public abstract class AbstractPool implements Pool {
         Objects.requireNonNull(timeout, "timeout");
         synchronized (lifecycle) {
             Generation g = current;
-            if (g == null) {
-                return;
+            try {
+                if (g != null) {
+                    current = null;
+                    g.end();
+                    doClose(timeout);
+                }
+            } finally {
+                doRelease();
             }
-            current = null;
-            g.end();
-            doClose(timeout);
         }
     }
 
