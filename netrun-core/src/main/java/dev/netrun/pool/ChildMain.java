@@ -11,12 +11,15 @@ import dev.netrun.rpc.StreamChannel;
 
 import java.io.BufferedReader;
 import java.io.FileDescriptor;
+import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -42,6 +45,10 @@ public final class ChildMain {
     /** The raw standard streams, for flush markers; kept for the life of the process, never closed. */
     private static final FileOutputStream RAW_OUT = new FileOutputStream(FileDescriptor.out);
     private static final FileOutputStream RAW_ERR = new FileOutputStream(FileDescriptor.err);
+    /** Standard input, watched for its end (the parent is gone); closed by {@link #exit}. */
+    private static volatile FileChannel parentPipe;
+    /** Set by {@link #exit}: the end of standard input no longer means the parent is gone. */
+    private static volatile boolean leaving;
 
     private ChildMain() {
     }
@@ -61,7 +68,7 @@ public final class ChildMain {
             System.exit(START_FAILED);
         }
         byte[] secret = HexFormat.of().parseHex(secretLine.strip());
-        watchParent(stdin);
+        watchParent();
 
         Codec codec = ProcessProtocol.codec(ChildMain.class.getClassLoader() == null
                 ? ClassLoader.getSystemClassLoader() : Thread.currentThread().getContextClassLoader());
@@ -93,7 +100,7 @@ public final class ChildMain {
                 // the parent sees the exit status and what this process printed
             }
             t.printStackTrace();
-            System.exit(START_FAILED);
+            exit(START_FAILED);
             return;
         }
         for (Thread w : workers) {
@@ -123,7 +130,25 @@ public final class ChildMain {
         }
         System.out.flush();
         System.err.flush();
-        System.exit(0);
+        exit(0);
+    }
+
+    /**
+     * Exits normally. Lets the parent watch out of its read first: at exit the JVM waits about 300 ms for
+     * threads blocked in native code, such as a plain read of standard input, which would delay every pool's
+     * close by that much.
+     */
+    private static void exit(int status) {
+        leaving = true;
+        FileChannel in = parentPipe;
+        if (in != null) {
+            try {
+                in.close(); // wakes the watch's read with AsynchronousCloseException
+            } catch (IOException ignored) {
+                // exiting anyway
+            }
+        }
+        System.exit(status);
     }
 
     private static void runWorker(WorkerFunction fn, StreamChannel channel, int workerId, int threadIdx,
@@ -167,18 +192,25 @@ public final class ChildMain {
         return StreamChannel.builder(s, codec).name(name).open();
     }
 
-    /** Halts this JVM when standard input ends: the parent is gone. */
-    private static void watchParent(InputStream stdin) {
+    /**
+     * Halts this JVM when standard input ends: the parent is gone. Reads through an interruptible
+     * {@link FileChannel} so that {@link #exit} can end the read.
+     */
+    private static void watchParent() {
+        FileChannel in = new FileInputStream(FileDescriptor.in).getChannel();
+        parentPipe = in;
         Thread t = new Thread(() -> {
-            byte[] b = new byte[256];
+            ByteBuffer b = ByteBuffer.allocate(256);
             try {
-                while (stdin.read(b) >= 0) {
-                    // the parent writes nothing more; just wait for the end
+                while (in.read(b) >= 0) {
+                    b.clear(); // the parent writes nothing more; just wait for the end
                 }
             } catch (IOException e) {
-                // same as the end
+                // the same as the end, unless exit() closed the channel
             }
-            Runtime.getRuntime().halt(PARENT_GONE);
+            if (!leaving) {
+                Runtime.getRuntime().halt(PARENT_GONE);
+            }
         }, "netrun-child-parent-watch");
         t.setDaemon(true);
         t.start();

@@ -122,7 +122,12 @@ public final class MultiprocessPool extends AbstractPool implements ProcessOutpu
         if (b.threadsPerProcess < 1) {
             throw new IllegalArgumentException("threadsPerProcess must be >= 1, was " + b.threadsPerProcess);
         }
-        return Math.multiplyExact(b.numProcesses, b.threadsPerProcess);
+        long numWorkers = (long) b.numProcesses * b.threadsPerProcess;
+        if (numWorkers > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("numProcesses * threadsPerProcess must be <= " + Integer.MAX_VALUE
+                    + ", was " + b.numProcesses + " * " + b.threadsPerProcess + " = " + numWorkers);
+        }
+        return (int) numWorkers;
     }
 
     private static Object functionSpec(WorkerFunction fn, Codec codec) {
@@ -283,8 +288,13 @@ public final class MultiprocessPool extends AbstractPool implements ProcessOutpu
                     outputs[i] = new OutputCollector(description() + "-" + i, i, processes[i], config.redirectOutput,
                             config.bufferOutput, config.onOutput != null, StandardCharsets.UTF_8, CONSOLE_OUT, CONSOLE_ERR);
                     OutputStream stdin = processes[i].getOutputStream();
-                    stdin.write(secretHex.getBytes(StandardCharsets.US_ASCII));
-                    stdin.flush(); // stdin stays open: its end tells the child that this JVM is gone
+                    try {
+                        stdin.write(secretHex.getBytes(StandardCharsets.US_ASCII));
+                        stdin.flush(); // stdin stays open: its end tells the child that this JVM is gone
+                    } catch (IOException e) {
+                        // The child is already gone (a bad JVM option, say): its exit fails the start below, with
+                        // what it printed.
+                    }
                     int idx = i;
                     processes[i].onExit().thenRun(() -> processExited(idx));
                 }
@@ -368,17 +378,30 @@ public final class MultiprocessPool extends AbstractPool implements ProcessOutpu
                 } catch (IOException e) {
                     return; // closed: every child is connected, or the pool is closing
                 }
-                try {
-                    Handshake.accept(s, secret, HANDSHAKE_TIMEOUT);
-                } catch (HandshakeException e) {
-                    LOG.log(System.Logger.Level.WARNING, "{0} refused a connection: {1}", description(), e.getMessage());
-                    continue;
-                }
-                Connection c = new Connection();
-                StreamChannel ch = StreamChannel.builder(s, codec).name(description()).listener(c).open();
-                accepted.add(ch);
-                c.channel.complete(ch);
+                // Each handshake on a thread of its own: a connection that sends nothing must not hold up the
+                // children's connections behind it for the handshake timeout.
+                Thread t = new Thread(() -> handshake(s), "netrun-process-handshake");
+                t.setDaemon(true);
+                t.start();
             }
+        }
+
+        private void handshake(SocketChannel s) {
+            try {
+                Handshake.accept(s, secret, HANDSHAKE_TIMEOUT);
+            } catch (HandshakeException e) {
+                LOG.log(System.Logger.Level.WARNING, "{0} refused a connection: {1}", description(), e.getMessage());
+                return;
+            }
+            Connection c = new Connection();
+            StreamChannel ch = StreamChannel.builder(s, codec).name(description()).listener(c).open();
+            synchronized (accepted) {
+                accepted.add(ch);
+                if (closing) {
+                    ch.close(); // close() has closed those accepted before this one
+                }
+            }
+            c.channel.complete(ch);
         }
 
         /** Routes one connection's traffic once its HELLO says whose it is. */
@@ -443,6 +466,12 @@ public final class MultiprocessPool extends AbstractPool implements ProcessOutpu
                 int workerId = processIdx * config.threadsPerProcess + (Integer) report[0];
                 if (closing || !reported[workerId].compareAndSet(false, true)) {
                     return;
+                }
+                // Close before reporting: once recv has handed out the failure, a send to this worker must throw
+                // WorkerCrashedException instead of vanishing into a connection nobody reads.
+                StreamChannel ch = workers[workerId];
+                if (ch != null) {
+                    ch.close();
                 }
                 delivery.failure(report[1] == null
                         ? new WorkerCrashedException(workerId, "worker function returned while " + description()

@@ -43,6 +43,9 @@ final class OutputCollector {
     private final List<OutputEntry> kept = new ArrayList<>();        // guarded by this
     private List<OutputEntry> undelivered = new ArrayList<>();       // guarded by this
     private final Map<String, CompletableFuture<Void>[]> flushes = new HashMap<>(); // guarded by this
+    /** Whether standard output / error reached its end; guarded by this. */
+    private boolean outEnded;
+    private boolean errEnded;
     /** The last lines, for error messages when a child fails to start; guarded by this. */
     private final java.util.ArrayDeque<String> tail = new java.util.ArrayDeque<>();
 
@@ -95,7 +98,12 @@ final class OutputCollector {
             line(new String(line, 0, length, charset), isStdout);
         }
         synchronized (this) {
-            // a flush waiting for this stream will never see its marker now
+            // a flush waiting for this stream will never see its marker now, nor will a later one
+            if (isStdout) {
+                outEnded = true;
+            } else {
+                errEnded = true;
+            }
             for (CompletableFuture<Void>[] f : flushes.values()) {
                 f[isStdout ? 0 : 1].complete(null);
             }
@@ -149,10 +157,12 @@ final class OutputCollector {
     @SuppressWarnings("unchecked")
     synchronized CompletableFuture<Void> expectFlush(String token) {
         CompletableFuture<Void>[] f = new CompletableFuture[]{new CompletableFuture<>(), new CompletableFuture<>()};
-        if (!outReader.isAlive()) {
+        // Not the readers' isAlive(): a reader is still alive for a moment after it completed the flushes it
+        // knew of, and a flush registered then would wait for a marker that can no longer come.
+        if (outEnded) {
             f[0].complete(null);
         }
-        if (!errReader.isAlive()) {
+        if (errEnded) {
             f[1].complete(null);
         }
         flushes.put(token, f);

@@ -10,6 +10,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import java.io.Serializable;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -21,6 +22,7 @@ import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
 import java.util.stream.IntStream;
@@ -37,7 +39,9 @@ import static org.junit.jupiter.api.Named.named;
 
 /**
  * The pool contract (SPEC section 2), run over every pool kind: each kind has a subclass that says how to
- * build its pool ({@link #createPool}) and how many workers it has.
+ * build its pool ({@link #createPool}) and how many workers it has, and, through a few hooks, what differs
+ * when the workers do not run in this JVM ({@link #workersRunInThisJvm}, {@link #startCloseCycles},
+ * {@link #workerEndedProbe}).
  *
  * <p>Workers run {@link ScriptedWorker}, which does what the message key says. Everything synchronises on
  * events (a reply, a parked thread, a thread ending) and every wait is bounded by {@link #WAIT}, so a bug
@@ -63,6 +67,44 @@ abstract class PoolContract {
 
     /** @return the number of workers {@link #createPool} gives its pools */
     protected abstract int expectedNumWorkers();
+
+    /**
+     * Whether this kind runs its workers in this JVM. Only then does a {@link WorkerException} carry the
+     * very {@code Throwable} the worker threw as its cause, and only then does {@link #worker} see which
+     * threads ran the workers and what they threw. Kinds whose workers run elsewhere (child JVMs, other
+     * machines) override this with {@code false}: their failures carry the remote class name, message and
+     * stack trace as text, and no cause.
+     *
+     * @return {@code true} for in-JVM kinds (the default)
+     */
+    protected boolean workersRunInThisJvm() {
+        return true;
+    }
+
+    /**
+     * How many start/close cycles the cycle tests run. Kinds whose start is expensive (a child JVM costs a
+     * few hundred milliseconds) run fewer.
+     *
+     * @param usual the number the test runs on in-JVM kinds
+     * @return the number of cycles to run; the default is {@code usual}
+     */
+    protected int startCloseCycles(int usual) {
+        return usual;
+    }
+
+    /**
+     * Called while the pool runs, gives a probe that tells whether worker {@code workerId} has ended for
+     * good: by default, whether the thread that runs it has died; a process kind checks that the worker's
+     * process is gone.
+     *
+     * @param workerId a worker that has answered at least one message
+     * @return {@code true} from the probe once the worker has ended
+     */
+    protected BooleanSupplier workerEndedProbe(int workerId) {
+        Thread t = worker.threads.get(workerId);
+        assertThat(t).as("the thread of worker %d", workerId).isNotNull();
+        return () -> !t.isAlive();
+    }
 
     @BeforeEach
     void createPoolUnderTest() {
@@ -305,7 +347,7 @@ abstract class PoolContract {
     // ================================================================ failures
 
     @Test
-    void aWorkerThatThrowsIsReportedAsWorkerExceptionCarryingTheOriginal() {
+    void aWorkerThatThrowsIsReportedAsWorkerExceptionCarryingItsStory() {
         pool.start();
 
         pool.send(n - 1, "throw", List.of());
@@ -316,7 +358,11 @@ abstract class PoolContract {
         assertThat(e.remoteClassName()).isEqualTo(ScriptedWorker.Boom.class.getName());
         assertThat(e.remoteMessage()).isEqualTo("boom from worker " + (n - 1));
         assertThat(e.remoteStackTrace()).isNotBlank().contains(ScriptedWorker.class.getName());
-        assertThat(e.getCause()).isSameAs(worker.thrown.get(n - 1));
+        if (workersRunInThisJvm()) {
+            assertThat(e.getCause()).as("the original throwable").isSameAs(worker.thrown.get(n - 1));
+        } else {
+            assertThat(e.getCause()).as("no cause: the throwable stayed in the worker's JVM").isNull();
+        }
         assertThat(e).hasMessageContaining(String.valueOf(n - 1)).hasMessageContaining("boom from worker");
     }
 
@@ -406,8 +452,8 @@ abstract class PoolContract {
 
     @Test
     void manyMessagesAcrossRapidStartCloseCyclesAreNeitherLostNorDuplicated() {
-        int cycles = 30;
-        int perCycle = 67; // about 2,000 in all
+        int cycles = startCloseCycles(30);
+        int perCycle = Math.max(67, 2_010 / cycles); // about 2,000 in all
         List<String> sent = new ArrayList<>();
         List<String> received = new ArrayList<>();
         for (int c = 0; c < cycles; c++) {
@@ -431,8 +477,12 @@ abstract class PoolContract {
         assertThat(received).hasSize(cycles * perCycle).containsExactlyInAnyOrderElementsOf(sent);
     }
 
-    /** One message of a concurrent sender: who sent it and its rank among that sender's messages. */
-    record Tag(int sender, int seq) {
+    /**
+     * One message of a concurrent sender: who sent it and its rank among that sender's messages. Serializable,
+     * like any data sent to a worker in another process.
+     */
+    record Tag(int sender, int seq) implements Serializable {
+        private static final long serialVersionUID = 1L;
     }
 
     @Test
@@ -520,8 +570,13 @@ abstract class PoolContract {
         }
         p.send(0, "throw", List.of("last"));
         assertThat(listener.next()).isEqualTo(new WorkerMessage(0, "echo", "last"));
-        assertThat(listener.next()).isInstanceOfSatisfying(WorkerException.class,
-                e -> assertThat(e.getCause()).isSameAs(worker.thrown.get(0)));
+        assertThat(listener.next()).isInstanceOfSatisfying(WorkerException.class, e -> {
+            assertThat(e.workerId()).isZero();
+            assertThat(e.remoteClassName()).isEqualTo(ScriptedWorker.Boom.class.getName());
+            if (workersRunInThisJvm()) {
+                assertThat(e.getCause()).isSameAs(worker.thrown.get(0));
+            }
+        });
         if (n > 1) {
             p.send(1, "return", null);
             assertThat(listener.next()).isInstanceOfSatisfying(WorkerCrashedException.class,
@@ -568,16 +623,19 @@ abstract class PoolContract {
     @Test
     void startCloseCyclesLeakNoThreads() {
         long before = liveNetrunThreads();
+        int cycles = startCloseCycles(50);
         List<Thread> started = new ArrayList<>();
-        for (int c = 0; c < 50; c++) {
+        for (int c = 0; c < cycles; c++) {
             pool.start();
             assertEveryWorkerAnswers(); // the workers really ran
             started.addAll(worker.threads.values());
             pool.close();
         }
 
-        assertThat(started).hasSize(50 * n)
-                .allSatisfy(t -> assertThat(t.getName()).startsWith("netrun-"));
+        if (workersRunInThisJvm()) {
+            assertThat(started).hasSize(cycles * n)
+                    .allSatisfy(t -> assertThat(t.getName()).startsWith("netrun-"));
+        }
         await("every worker thread to end").pollInterval(Duration.ofMillis(10)).atMost(Duration.ofSeconds(5))
                 .untilAsserted(() -> assertThat(started).noneMatch(Thread::isAlive));
         await("netrun- threads back to their count before the test")
@@ -591,7 +649,7 @@ abstract class PoolContract {
         pool.start();
         pool.send(n - 1, how, null);
         assertThat(pool.recv(WAIT).key()).isIn("spinning", "parked");
-        Thread deaf = worker.threads.get(n - 1);
+        BooleanSupplier deafWorkerEnded = workerEndedProbe(n - 1);
 
         boolean callerInterrupted = assertTimeoutPreemptively(Duration.ofSeconds(8), () -> {
             pool.close(Duration.ofMillis(100));
@@ -600,8 +658,8 @@ abstract class PoolContract {
 
         assertThat(callerInterrupted).as("close leaves the caller's interrupt status alone").isFalse();
         assertThat(pool.isRunning()).isFalse();
-        await("the deaf worker's thread to end").pollInterval(Duration.ofMillis(10)).atMost(WAIT)
-                .until(() -> !deaf.isAlive());
+        await("the deaf worker to end").pollInterval(Duration.ofMillis(10)).atMost(WAIT)
+                .until(deafWorkerEnded::getAsBoolean);
     }
 
     // ================================================================ helpers
