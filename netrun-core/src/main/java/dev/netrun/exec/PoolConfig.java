@@ -212,6 +212,10 @@ public abstract class PoolConfig {
             if (threadsPerProcess < 1) {
                 throw new IllegalArgumentException("threadsPerProcess must be >= 1, was " + threadsPerProcess);
             }
+            if ((long) numProcesses * threadsPerProcess > Integer.MAX_VALUE) {
+                throw new IllegalArgumentException("numProcesses * threadsPerProcess must be <= " + Integer.MAX_VALUE
+                        + ", was " + numProcesses + " * " + threadsPerProcess);
+            }
             this.numProcesses = numProcesses;
             this.threadsPerProcess = threadsPerProcess;
         }

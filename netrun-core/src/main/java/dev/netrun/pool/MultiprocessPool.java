@@ -55,7 +55,9 @@ import java.util.function.BiConsumer;
  * serialized, with its state) or a public class with a public no-arg constructor (the child builds it).
  * Messages and their data cross the process boundary through a compact binary codec that falls back to
  * JDK serialization: data must be {@code Serializable}; a value that is not makes {@code send} throw a
- * {@link CodecException} naming its class, and nothing is sent.
+ * {@link CodecException} naming its class, and nothing is sent. A message from a worker whose data this JVM
+ * cannot decode (a class it does not have, say) is still delivered, with the {@code CodecException} that
+ * says why as its data, and the pool goes on.
  *
  * <p><b>Children</b> use this JVM's {@code java} binary and class path unless configured, and connect back
  * over a Unix domain socket in a private temporary directory; each proves itself with a per-pool secret
