@@ -7,6 +7,10 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.WatchKey;
+import java.nio.file.WatchService;
+import java.util.concurrent.TimeUnit;
 import java.util.List;
 
 /**
@@ -17,7 +21,7 @@ import java.util.List;
  * <p>With the system property {@value #GATE} set to a directory (pass it with {@code jvmOptions}), the
  * constructor writes the pool's socket path (the child's first program argument) to {@code <dir>/socket},
  * throws if {@code <dir>/refuse} exists (the child cannot start), else waits until {@code <dir>/open} exists
- * (at most {@value #MAX_WAIT_MILLIS} ms, polling: this runs in the child, not in the test). Without the
+ * (at most {@value #MAX_WAIT_MILLIS} ms, watching the directory: this runs in the child, not in the test). Without the
  * property (in the test's own JVM) it does nothing.
  */
 public final class GatedWorker implements WorkerFunction {
@@ -43,11 +47,23 @@ public final class GatedWorker implements WorkerFunction {
         if (Files.exists(dir.resolve("refuse"))) {
             throw new IllegalStateException("the gate refuses this child");
         }
+        // Wait for the gate file on a WatchService (an event, not a poll), at most MAX_WAIT_MILLIS.
         long deadline = System.nanoTime() + MAX_WAIT_MILLIS * 1_000_000L;
-        try {
-            while (!Files.exists(dir.resolve("open")) && System.nanoTime() < deadline) {
-                Thread.sleep(5);
+        try (WatchService watch = dir.getFileSystem().newWatchService()) {
+            dir.register(watch, StandardWatchEventKinds.ENTRY_CREATE);
+            while (!Files.exists(dir.resolve("open"))) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    break;
+                }
+                WatchKey key = watch.poll(left, TimeUnit.NANOSECONDS);
+                if (key != null) {
+                    key.pollEvents();
+                    key.reset();
+                }
             }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
