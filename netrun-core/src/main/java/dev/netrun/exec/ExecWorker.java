@@ -68,13 +68,14 @@ public record ExecWorker(long printFlushIntervalNanos, boolean capturePrints, bo
             loader = ExecWorker.class.getClassLoader();
         }
         Codec codec = encoded ? ExecutionManager.codec(loader) : null;
+        StartNotices notices = encoded ? new StartNotices(channel) : null;
         PrintCapture.acquire();
         try {
             while (true) {
                 Message m = channel.recv(); // ChannelClosedException ends the worker when the pool closes
                 switch (m.key()) {
                     case Protocol.RUN:
-                        runJob(channel, (RunRequest) m.data(), functions, resolved, loader, codec);
+                        runJob(channel, (RunRequest) m.data(), functions, resolved, loader, codec, notices);
                         break;
                     case Protocol.FUNCTION:
                         FunctionRequest f = (FunctionRequest) m.data();
@@ -99,22 +100,16 @@ public record ExecWorker(long printFlushIntervalNanos, boolean capturePrints, bo
     }
 
     private void runJob(Channel channel, RunRequest req, Map<String, Invocation.Target> functions,
-                        Map<String, Invocation.Target> resolved, ClassLoader loader, Codec codec) {
+                        Map<String, Invocation.Target> resolved, ClassLoader loader, Codec codec,
+                        StartNotices notices) {
         Instant started = Instant.now();
         Started notice = new Started(req.callId(), started);
         // In-JVM the notice is a method call; across processes it is a write, so it is sent only if the job
         // is still running after STARTED_NOTICE_DELAY: short jobs report their start with their result.
-        ScheduledFuture<?> lateNotice = null;
-        if (codec == null) {
+        if (notices == null) {
             channel.send(Protocol.STARTED, notice);
         } else {
-            lateNotice = PrintCapture.after(STARTED_NOTICE_DELAY, () -> {
-                try {
-                    channel.send(Protocol.STARTED, notice);
-                } catch (RuntimeException e) {
-                    // the channel ended; the worker loop sees it
-                }
-            });
+            notices.begin(notice);
         }
         JobPrints prints = capturePrints ? new JobPrints(PrintCapture.charset()) : null;
         Streamer streamer = prints != null && req.streamPrints() ? new Streamer(channel, req.callId(), prints) : null;
@@ -156,8 +151,8 @@ public record ExecWorker(long printFlushIntervalNanos, boolean capturePrints, bo
             failure = t;
         }
         Instant completed = Instant.now();
-        if (lateNotice != null) {
-            lateNotice.cancel(false);
+        if (notices != null) {
+            notices.end();
         }
         List<PrintEntry> tail = streamer != null ? streamer.finish() : prints != null ? prints.finish() : List.of();
         RunReply reply;
@@ -195,6 +190,65 @@ public record ExecWorker(long printFlushIntervalNanos, boolean capturePrints, bo
                 throw ex;
             }
             throw (Error) c;
+        }
+    }
+
+    /**
+     * Reports the start of a job that is still running {@link #STARTED_NOTICE_DELAY} after it began, for a
+     * worker in another process. One check, on the flusher thread, stays armed while jobs keep running and
+     * re-arms itself; so a stream of short jobs costs a volatile write each, not a timer entry (scheduling one
+     * per job woke the flusher thread for every job and halved pipelined throughput).
+     *
+     * <p>Arming is a compare-and-set on {@code armed}: a job start arms the check unless it is armed; the check
+     * disarms, then looks at {@code current} again and re-arms if a job started meanwhile, so no running job
+     * is ever left without a check.
+     */
+    private static final class StartNotices implements Runnable {
+        private final Channel channel;
+        private final java.util.concurrent.atomic.AtomicBoolean armed = new java.util.concurrent.atomic.AtomicBoolean();
+        /** The job running now, or null; written by the worker thread, read by the check. */
+        private volatile Started current;
+        private volatile long currentSince;
+        /** The notice already sent, so each job's start is reported once. */
+        private Started reported; // flusher thread only
+
+        StartNotices(Channel channel) {
+            this.channel = channel;
+        }
+
+        void begin(Started job) {
+            currentSince = System.nanoTime();
+            current = job;
+            if (armed.compareAndSet(false, true)) {
+                arm();
+            }
+        }
+
+        void end() {
+            current = null;
+        }
+
+        private void arm() {
+            if (PrintCapture.after(STARTED_NOTICE_DELAY, this) == null) {
+                armed.set(false); // no flusher (capture released): nothing can report late starts
+            }
+        }
+
+        @Override
+        public void run() {
+            Started job = current;
+            if (job != null && job != reported && System.nanoTime() - currentSince >= STARTED_NOTICE_DELAY.toNanos()) {
+                reported = job;
+                try {
+                    channel.send(Protocol.STARTED, job);
+                } catch (RuntimeException e) {
+                    return; // the channel ended; the worker loop sees it
+                }
+            }
+            armed.set(false);
+            if (current != null && armed.compareAndSet(false, true)) {
+                arm();
+            }
         }
     }
 
