@@ -225,7 +225,8 @@ public final class ExecutionManager implements AutoCloseable {
      * @throws WorkerCrashedException   if the worker is dead
      */
     public void sendFunction(String poolId, int workerId, String key, JobFunction function) {
-        awaitAll(List.of(sendFunctionAsync(poolId, workerId, key, function)));
+        byte[] encoded = checkFunction(poolId, key, function);
+        awaitAll(List.of(sendFunctionAsync(poolId, workerId, key, function, encoded)));
     }
 
     /**
@@ -238,16 +239,17 @@ public final class ExecutionManager implements AutoCloseable {
      */
     public void sendFunctionToPool(String poolId, String key, JobFunction function) {
         int n = getNumWorkers(poolId);
-        checkFunction(poolId, key, function);
+        byte[] encoded = checkFunction(poolId, key, function); // once for every worker
         List<CompletableFuture<?>> acks = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
-            acks.add(sendFunctionAsync(poolId, i, key, function));
+            acks.add(sendFunctionAsync(poolId, i, key, function, encoded));
         }
         awaitAll(acks);
     }
 
-    private CompletableFuture<Void> sendFunctionAsync(String poolId, int workerId, String key, JobFunction function) {
-        byte[] encoded = checkFunction(poolId, key, function);
+    /** Sends a function checked (and, across processes, encoded) by {@link #checkFunction}. */
+    private CompletableFuture<Void> sendFunctionAsync(String poolId, int workerId, String key, JobFunction function,
+                                                      byte[] encoded) {
         Slot slot = slot(poolId, workerId);
         FunctionCall call = new FunctionCall(callIds.incrementAndGet(), slot, key);
         return dispatch(call, Protocol.FUNCTION,
