@@ -111,7 +111,7 @@ public record ExecWorker(long printFlushIntervalNanos, boolean capturePrints, bo
         } else {
             notices.begin(notice);
         }
-        JobPrints prints = capturePrints ? new JobPrints(PrintCapture.charset()) : null;
+        JobPrints prints = capturePrints ? new JobPrints() : null;
         Streamer streamer = prints != null && req.streamPrints() ? new Streamer(channel, req.callId(), prints) : null;
         Object result = null;
         Throwable failure = null;

@@ -1,6 +1,9 @@
 package dev.netrun.exec;
 
+import java.io.OutputStream;
+import java.io.PrintStream;
 import java.nio.charset.Charset;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -12,13 +15,35 @@ import java.util.List;
  * this object.
  */
 final class JobPrints {
-    private final Charset charset;
+    private static final Charset CHARSET = StandardCharsets.UTF_8;
+
     private byte[] line = new byte[128];
     private int length;
     private ArrayList<PrintEntry> pending = new ArrayList<>();
+    /** The job thread's System.out while it runs; made on first print. Job thread only. */
+    private PrintStream stream;
 
-    JobPrints(Charset charset) {
-        this.charset = charset;
+    /**
+     * @return the stream the job's thread prints to: UTF-8, whatever the console's charset, so no character
+     *         is lost on the way into the job's lines
+     */
+    PrintStream stream() {
+        PrintStream s = stream;
+        if (s == null) {
+            s = new PrintStream(new OutputStream() {
+                @Override
+                public void write(int b) {
+                    JobPrints.this.write(new byte[]{(byte) b}, 0, 1);
+                }
+
+                @Override
+                public void write(byte[] b, int off, int len) {
+                    JobPrints.this.write(b, off, len);
+                }
+            }, true, CHARSET);
+            stream = s;
+        }
+        return s;
     }
 
     synchronized void write(byte[] b, int off, int len) {
@@ -27,7 +52,7 @@ final class JobPrints {
         for (int i = off; i < end; i++) {
             if (b[i] == '\n') {
                 append(b, start, i + 1 - start);
-                pending.add(new PrintEntry(Instant.now(), new String(line, 0, length, charset)));
+                pending.add(new PrintEntry(Instant.now(), new String(line, 0, length, CHARSET)));
                 length = 0;
                 start = i + 1;
             }
@@ -56,7 +81,7 @@ final class JobPrints {
     /** @return what {@link #drain()} returns plus an unfinished last line, if any */
     synchronized List<PrintEntry> finish() {
         if (length > 0) {
-            pending.add(new PrintEntry(Instant.now(), new String(line, 0, length, charset)));
+            pending.add(new PrintEntry(Instant.now(), new String(line, 0, length, CHARSET)));
             length = 0;
         }
         return drain();

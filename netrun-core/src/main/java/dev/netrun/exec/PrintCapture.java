@@ -14,8 +14,8 @@ import java.util.concurrent.TimeUnit;
  * of this JVM.
  *
  * <p>{@link #acquire()} replaces {@code System.out}, on first use, with a stream that hands what a thread
- * writes to that thread's {@link JobPrints} while it runs a job ({@link #begin}/{@link #end}), and passes
- * everything else through to the stream that was there before. The replacement is reference-counted: when
+ * prints to that thread's {@link JobPrints} while it runs a job ({@link #begin}/{@link #end}), and passes
+ * every other call, unchanged, to the stream that was there before. The replacement is reference-counted: when
  * the last holder calls {@link #release()}, {@code System.out} becomes the original stream again (unless
  * someone else replaced it meanwhile, in which case it is left alone). {@code System.err} is never touched.
  *
@@ -44,7 +44,7 @@ final class PrintCapture {
             if (refs++ == 0) {
                 original = System.out;
                 charset = stdoutCharset();
-                installed = new PrintStream(new Router(original), true, charset);
+                installed = new Router(original, charset);
                 System.setOut(installed);
                 ScheduledThreadPoolExecutor f = new ScheduledThreadPoolExecutor(1, r -> {
                     Thread t = new Thread(r, "netrun-print-flusher");
@@ -95,7 +95,7 @@ final class PrintCapture {
         CURRENT.remove();
     }
 
-    /** @return the charset {@code System.out} encodes with, used to decode captured lines */
+    /** @return the charset of the console's {@code System.out} (captured lines are kept in UTF-8 regardless) */
     static Charset charset() {
         return charset;
     }
@@ -147,39 +147,195 @@ final class PrintCapture {
         return Charset.defaultCharset();
     }
 
-    /** Sends each write to the current thread's job, or to the original stream. */
-    private static final class Router extends OutputStream {
+    /**
+     * The {@code System.out} installed while capture is on: every method goes to the current thread's job
+     * stream (UTF-8, so captured text is never lost to the console's charset) when it runs a job, and to
+     * the original stream, unchanged, otherwise. {@code close()} only flushes: closing {@code System.out}
+     * from a job must not close the console.
+     */
+    private static final class Router extends PrintStream {
         private final PrintStream out;
 
-        Router(PrintStream out) {
+        Router(PrintStream out, Charset charset) {
+            super(OutputStream.nullOutputStream(), true, charset);
             this.out = out;
+        }
+
+        private PrintStream target() {
+            JobPrints p = CURRENT.get();
+            return p != null ? p.stream() : out;
+        }
+
+        @Override
+        public void flush() {
+            target().flush();
+        }
+
+        @Override
+        public void close() {
+            target().flush();
+        }
+
+        @Override
+        public boolean checkError() {
+            return target().checkError();
         }
 
         @Override
         public void write(int b) {
-            JobPrints p = CURRENT.get();
-            if (p != null) {
-                p.write(new byte[]{(byte) b}, 0, 1);
-            } else {
-                out.write(b);
-            }
+            target().write(b);
         }
 
         @Override
-        public void write(byte[] b, int off, int len) {
-            JobPrints p = CURRENT.get();
-            if (p != null) {
-                p.write(b, off, len);
-            } else {
-                out.write(b, off, len);
-            }
+        public void write(byte[] buf, int off, int len) {
+            target().write(buf, off, len);
         }
 
         @Override
-        public void flush() throws IOException {
-            if (CURRENT.get() == null) {
-                out.flush();
-            }
+        public void write(byte[] buf) throws IOException {
+            target().write(buf);
+        }
+
+        @Override
+        public void writeBytes(byte[] buf) {
+            target().writeBytes(buf);
+        }
+
+        @Override
+        public void print(boolean b) {
+            target().print(b);
+        }
+
+        @Override
+        public void print(char c) {
+            target().print(c);
+        }
+
+        @Override
+        public void print(int i) {
+            target().print(i);
+        }
+
+        @Override
+        public void print(long l) {
+            target().print(l);
+        }
+
+        @Override
+        public void print(float f) {
+            target().print(f);
+        }
+
+        @Override
+        public void print(double d) {
+            target().print(d);
+        }
+
+        @Override
+        public void print(char[] s) {
+            target().print(s);
+        }
+
+        @Override
+        public void print(String s) {
+            target().print(s);
+        }
+
+        @Override
+        public void print(Object obj) {
+            target().print(obj);
+        }
+
+        @Override
+        public void println() {
+            target().println();
+        }
+
+        @Override
+        public void println(boolean x) {
+            target().println(x);
+        }
+
+        @Override
+        public void println(char x) {
+            target().println(x);
+        }
+
+        @Override
+        public void println(int x) {
+            target().println(x);
+        }
+
+        @Override
+        public void println(long x) {
+            target().println(x);
+        }
+
+        @Override
+        public void println(float x) {
+            target().println(x);
+        }
+
+        @Override
+        public void println(double x) {
+            target().println(x);
+        }
+
+        @Override
+        public void println(char[] x) {
+            target().println(x);
+        }
+
+        @Override
+        public void println(String x) {
+            target().println(x);
+        }
+
+        @Override
+        public void println(Object x) {
+            target().println(x);
+        }
+
+        @Override
+        public PrintStream printf(String format, Object... args) {
+            target().printf(format, args);
+            return this;
+        }
+
+        @Override
+        public PrintStream printf(java.util.Locale l, String format, Object... args) {
+            target().printf(l, format, args);
+            return this;
+        }
+
+        @Override
+        public PrintStream format(String format, Object... args) {
+            target().format(format, args);
+            return this;
+        }
+
+        @Override
+        public PrintStream format(java.util.Locale l, String format, Object... args) {
+            target().format(l, format, args);
+            return this;
+        }
+
+        @Override
+        public PrintStream append(CharSequence csq) {
+            target().append(csq);
+            return this;
+        }
+
+        @Override
+        public PrintStream append(CharSequence csq, int start, int end) {
+            target().append(csq, start, end);
+            return this;
+        }
+
+        @Override
+        public PrintStream append(char c) {
+            target().append(c);
+            return this;
         }
     }
 }

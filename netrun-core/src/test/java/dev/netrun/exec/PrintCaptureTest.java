@@ -292,9 +292,8 @@ class PrintCaptureTest extends ExecTestSupport {
     @ForEachPoolKind
     void nonAsciiTextIsCapturedIntact(PoolKind kind) {
         Rig rig = rig(kind, 1);
+        // Captured lines do not go through the console's charset: they survive even where it is ASCII.
         String text = "h\u00e9llo w\u00f6rld \u2713 \u4e16\u754c";
-        assumeTrue(PrintCapture.charset().newEncoder().canEncode(text),
-                "System.out's charset (" + PrintCapture.charset() + ") cannot encode the text");
         rig.sendToAll("say", JobFunction.of((String s) -> {
             System.out.println(s);
             return null;
