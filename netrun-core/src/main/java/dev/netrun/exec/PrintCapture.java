@@ -33,7 +33,6 @@ final class PrintCapture {
     private static PrintStream original;  // guarded by LOCK
     private static PrintStream installed; // guarded by LOCK
     private static volatile ScheduledThreadPoolExecutor flusher;
-    private static volatile Charset charset = Charset.defaultCharset();
 
     private PrintCapture() {
     }
@@ -43,8 +42,7 @@ final class PrintCapture {
         synchronized (LOCK) {
             if (refs++ == 0) {
                 original = System.out;
-                charset = stdoutCharset();
-                installed = new Router(original, charset);
+                installed = new Router(original, stdoutCharset());
                 System.setOut(installed);
                 ScheduledThreadPoolExecutor f = new ScheduledThreadPoolExecutor(1, r -> {
                     Thread t = new Thread(r, "netrun-print-flusher");
@@ -93,11 +91,6 @@ final class PrintCapture {
     /** Stops capturing on the current thread. */
     static void end() {
         CURRENT.remove();
-    }
-
-    /** @return the charset of the console's {@code System.out} (captured lines are kept in UTF-8 regardless) */
-    static Charset charset() {
-        return charset;
     }
 
     /**

@@ -11,7 +11,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.Consumer;
 
 /**
  * Reads one child process's standard output and error, cuts them into lines, and keeps them as
@@ -205,10 +204,5 @@ final class OutputCollector {
 
     int processIdx() {
         return processIdx;
-    }
-
-    void forEachReader(Consumer<Thread> action) {
-        action.accept(outReader);
-        action.accept(errReader);
     }
 }
