@@ -35,7 +35,10 @@ import java.util.concurrent.ScheduledFuture;
  */
 public record ExecWorker(long printFlushIntervalNanos, boolean capturePrints, boolean encoded)
         implements WorkerFunction, Serializable {
-    private static final System.Logger LOG = System.getLogger(ExecWorker.class.getName());
+    /** The logger, looked up on first use: finding the logging backend costs a child JVM ~20 ms at start. */
+    private static final class Log {
+        static final System.Logger LOG = System.getLogger(ExecWorker.class.getName());
+    }
 
     /** How long a job in another process runs before its start is reported on its own. */
     static final Duration STARTED_NOTICE_DELAY = Duration.ofMillis(2);
@@ -90,7 +93,7 @@ public record ExecWorker(long printFlushIntervalNanos, boolean capturePrints, bo
                         channel.send(Protocol.FUNCTION_OK, new Protocol.FunctionReply(f.callId(), error));
                         break;
                     default:
-                        LOG.log(System.Logger.Level.WARNING, "worker {0} ignored a message with unknown key {1}",
+                        Log.LOG.log(System.Logger.Level.WARNING, "worker {0} ignored a message with unknown key {1}",
                                 workerId, m.key());
                 }
             }

@@ -68,7 +68,10 @@ import java.util.stream.IntStream;
  * The blocking {@code run}/{@code runAllocate} throw the same exceptions, unwrapped.
  */
 public final class ExecutionManager implements AutoCloseable {
-    private static final System.Logger LOG = System.getLogger(ExecutionManager.class.getName());
+    /** The logger, looked up on first use: finding the logging backend costs a child JVM ~20 ms at start. */
+    private static final class Log {
+        static final System.Logger LOG = System.getLogger(ExecutionManager.class.getName());
+    }
 
     private enum State { NEW, RUNNING, CLOSED }
 
@@ -535,7 +538,7 @@ public final class ExecutionManager implements AutoCloseable {
         try {
             pool.close();
         } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, "closing " + pool + " failed", e);
+            Log.LOG.log(System.Logger.Level.WARNING, "closing " + pool + " failed", e);
         }
     }
 
@@ -642,7 +645,7 @@ public final class ExecutionManager implements AutoCloseable {
                     break;
                 }
                 default:
-                    LOG.log(System.Logger.Level.WARNING, "pool {0} worker {1} sent unknown key {2}", id, workerId, key);
+                    Log.LOG.log(System.Logger.Level.WARNING, "pool {0} worker {1} sent unknown key {2}", id, workerId, key);
             }
         }
 
@@ -651,7 +654,7 @@ public final class ExecutionManager implements AutoCloseable {
             int workerId = failure instanceof WorkerException we ? we.workerId()
                     : failure instanceof WorkerCrashedException wc ? wc.workerId() : -1;
             if (workerId < 0 || workerId >= slots.length) {
-                LOG.log(System.Logger.Level.ERROR, "pool " + id + " failed", failure);
+                Log.LOG.log(System.Logger.Level.ERROR, "pool " + id + " failed", failure);
                 return;
             }
             Slot slot = slots[workerId];
@@ -764,7 +767,7 @@ public final class ExecutionManager implements AutoCloseable {
                 try {
                     onPrint.accept(Collections.unmodifiableList(chunk));
                 } catch (RuntimeException e) {
-                    LOG.log(System.Logger.Level.WARNING, "onPrint callback of " + describe() + " threw", e);
+                    Log.LOG.log(System.Logger.Level.WARNING, "onPrint callback of " + describe() + " threw", e);
                 }
             }
         }

@@ -12,7 +12,10 @@ import java.util.concurrent.TimeUnit;
  * pool's {@link AbstractPool.Delivery}: no copy, no serialization, no extra queue.
  */
 abstract class InJvmPool extends AbstractPool {
-    private static final System.Logger LOG = System.getLogger(InJvmPool.class.getName());
+    /** The logger, looked up on first use: finding the logging backend costs a child JVM ~20 ms at start. */
+    private static final class Log {
+        static final System.Logger LOG = System.getLogger(InJvmPool.class.getName());
+    }
 
     private final WorkerFunction fn;
     private final String threadPrefix;
@@ -60,7 +63,7 @@ abstract class InJvmPool extends AbstractPool {
         }
         for (Worker w : ws) {
             if (w.thread.isAlive() && w.thread != Thread.currentThread()) { // a worker closing its own pool goes on
-                LOG.log(System.Logger.Level.WARNING, "{0} did not stop within {1} ms; interrupting it",
+                Log.LOG.log(System.Logger.Level.WARNING, "{0} did not stop within {1} ms; interrupting it",
                         w.thread.getName(), timeout.toMillis());
                 w.thread.interrupt();
                 interrupted |= join(w.thread, TimeUnit.SECONDS.toNanos(1));
@@ -135,7 +138,7 @@ abstract class InJvmPool extends AbstractPool {
                                     "worker closed its channel while " + description() + " was running"), t)
                             : new WorkerException(id, t));
                 } else if (!(t instanceof ChannelClosedException) && !(t instanceof InterruptedException)) {
-                    LOG.log(System.Logger.Level.DEBUG, "worker " + id + " threw while stopping", t);
+                    Log.LOG.log(System.Logger.Level.DEBUG, "worker " + id + " threw while stopping", t);
                 }
             } finally {
                 channel.close();

@@ -78,7 +78,10 @@ import java.util.function.BiConsumer;
  * <p>Thread-safe; see {@link Pool} for the lifecycle and failure contract.
  */
 public final class MultiprocessPool extends AbstractPool implements ProcessOutput {
-    private static final System.Logger LOG = System.getLogger(MultiprocessPool.class.getName());
+    /** The logger, looked up on first use: finding the logging backend costs a child JVM ~20 ms at start. */
+    private static final class Log {
+        static final System.Logger LOG = System.getLogger(MultiprocessPool.class.getName());
+    }
     /** This JVM's console, for children's output with {@code redirectOutput(false)}; never closed. */
     private static final OutputStream CONSOLE_OUT = new FileOutputStream(FileDescriptor.out);
     private static final OutputStream CONSOLE_ERR = new FileOutputStream(FileDescriptor.err);
@@ -392,7 +395,7 @@ public final class MultiprocessPool extends AbstractPool implements ProcessOutpu
             try {
                 Handshake.accept(s, secret, HANDSHAKE_TIMEOUT);
             } catch (HandshakeException e) {
-                LOG.log(System.Logger.Level.WARNING, "{0} refused a connection: {1}", description(), e.getMessage());
+                Log.LOG.log(System.Logger.Level.WARNING, "{0} refused a connection: {1}", description(), e.getMessage());
                 return;
             }
             Connection c = new Connection();
@@ -431,7 +434,7 @@ public final class MultiprocessPool extends AbstractPool implements ProcessOutpu
                 if (!ProcessProtocol.HELLO.equals(m.key()) || !(m.data() instanceof Object[] id) || id.length != 2
                         || !(id[0] instanceof Integer p) || !(id[1] instanceof Integer r)
                         || p < 0 || p >= processes.length || r < ProcessProtocol.CONTROL || r >= config.threadsPerProcess) {
-                    LOG.log(System.Logger.Level.WARNING, "{0}: a connection did not say hello properly", description());
+                    Log.LOG.log(System.Logger.Level.WARNING, "{0}: a connection did not say hello properly", description());
                     channel.join().close();
                     return;
                 }
@@ -460,7 +463,7 @@ public final class MultiprocessPool extends AbstractPool implements ProcessOutpu
                         workerEnded((Object[]) m.data());
                         break;
                     default:
-                        LOG.log(System.Logger.Level.WARNING, "{0}: unknown control message {1}", description(), m.key());
+                        Log.LOG.log(System.Logger.Level.WARNING, "{0}: unknown control message {1}", description(), m.key());
                 }
             }
 
@@ -486,7 +489,7 @@ public final class MultiprocessPool extends AbstractPool implements ProcessOutpu
                 if (role >= 0) {
                     delivery.message(processIdx * config.threadsPerProcess + role, key, failure);
                 } else {
-                    LOG.log(System.Logger.Level.WARNING, description() + ": undecodable control message " + key, failure);
+                    Log.LOG.log(System.Logger.Level.WARNING, description() + ": undecodable control message " + key, failure);
                 }
             }
 
@@ -573,7 +576,7 @@ public final class MultiprocessPool extends AbstractPool implements ProcessOutpu
                     try {
                         config.onOutput.accept(o.processIdx(), Collections.unmodifiableList(entries));
                     } catch (RuntimeException e) {
-                        LOG.log(System.Logger.Level.WARNING, description() + ": onOutput callback threw", e);
+                        Log.LOG.log(System.Logger.Level.WARNING, description() + ": onOutput callback threw", e);
                     }
                 }
             }
@@ -585,7 +588,7 @@ public final class MultiprocessPool extends AbstractPool implements ProcessOutpu
                     server.close();
                 }
             } catch (IOException e) {
-                LOG.log(System.Logger.Level.DEBUG, "closing the socket failed", e);
+                Log.LOG.log(System.Logger.Level.DEBUG, "closing the socket failed", e);
             }
             if (acceptor != null) {
                 try {
@@ -600,7 +603,7 @@ public final class MultiprocessPool extends AbstractPool implements ProcessOutpu
                     Files.deleteIfExists(dir);
                 }
             } catch (IOException e) {
-                LOG.log(System.Logger.Level.DEBUG, "removing " + dir + " failed", e);
+                Log.LOG.log(System.Logger.Level.DEBUG, "removing " + dir + " failed", e);
             }
         }
 

@@ -9,6 +9,7 @@ import dev.netrun.rpc.internal.LocalChannel;
 import java.io.EOFException;
 import java.io.IOException;
 import java.net.StandardSocketOptions;
+import java.net.UnixDomainSocketAddress;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
@@ -90,7 +91,10 @@ public final class StreamChannel implements Channel {
     /** The default bound on the close handshake: 2 seconds. */
     public static final Duration DEFAULT_CLOSE_TIMEOUT = Duration.ofSeconds(2);
 
-    private static final System.Logger LOG = System.getLogger(StreamChannel.class.getName());
+    /** The logger, looked up on first use: finding the logging backend costs a child JVM ~20 ms at start. */
+    private static final class Log {
+        static final System.Logger LOG = System.getLogger(StreamChannel.class.getName());
+    }
     private static final int BUFFER_SIZE = 64 * 1024;
     /** Deserializing deeply nested values recurses; give the reader room for the codec's depth limit. */
     private static final long READER_STACK_SIZE = 4L << 20;
@@ -245,7 +249,8 @@ public final class StreamChannel implements Channel {
             }
             try {
                 socket.configureBlocking(true);
-                if (socket.supportedOptions().contains(StandardSocketOptions.TCP_NODELAY)) {
+                // asking for supportedOptions() would load the platform's extended socket options: slow at start-up
+                if (!(socket.getLocalAddress() instanceof UnixDomainSocketAddress)) {
                     socket.setOption(StandardSocketOptions.TCP_NODELAY, true);
                 }
             } catch (IOException e) {
@@ -387,7 +392,7 @@ public final class StreamChannel implements Channel {
         if (!inbox.close()) {
             return;
         }
-        LOG.log(System.Logger.Level.DEBUG, "closing channel {0}", name);
+        Log.LOG.log(System.Logger.Level.DEBUG, "closing channel {0}", name);
         if (readerDone.getCount() == 0) {
             closeSocket(); // the connection already ended: nothing to tell the peer
             return;
@@ -502,7 +507,7 @@ public final class StreamChannel implements Channel {
         } catch (IOException e) {
             end = endBroken("peer vanished without closing (" + e + ")", e);
         } catch (Throwable t) { // an Error while decoding, e.g. OutOfMemoryError: fail loudly, end cleanly
-            LOG.log(System.Logger.Level.ERROR, "reader of channel " + name + " failed", t);
+            Log.LOG.log(System.Logger.Level.ERROR, "reader of channel " + name + " failed", t);
             end = endBroken("reader failed: " + t, t);
         } finally {
             closeSocket();
@@ -510,7 +515,7 @@ public final class StreamChannel implements Channel {
                 try {
                     listener.onEnd(end != null ? end : new ChannelClosedException("Channel " + name + " ended"));
                 } catch (RuntimeException | Error e) {
-                    LOG.log(System.Logger.Level.WARNING, "listener of channel " + name + " failed in onEnd", e);
+                    Log.LOG.log(System.Logger.Level.WARNING, "listener of channel " + name + " failed in onEnd", e);
                 }
             }
             readerDone.countDown();
@@ -537,7 +542,7 @@ public final class StreamChannel implements Channel {
                 try {
                     listener.onUndecodable(key, failure);
                 } catch (RuntimeException le) {
-                    LOG.log(System.Logger.Level.WARNING, "listener of channel " + name + " failed in onUndecodable", le);
+                    Log.LOG.log(System.Logger.Level.WARNING, "listener of channel " + name + " failed in onUndecodable", le);
                 }
             }
             return;
@@ -549,7 +554,7 @@ public final class StreamChannel implements Channel {
             try {
                 listener.onMessage(m);
             } catch (RuntimeException le) {
-                LOG.log(System.Logger.Level.WARNING, "listener of channel " + name + " failed in onMessage", le);
+                Log.LOG.log(System.Logger.Level.WARNING, "listener of channel " + name + " failed in onMessage", le);
             }
         }
     }
@@ -557,7 +562,7 @@ public final class StreamChannel implements Channel {
     private RpcException endClosed(String peerReason) {
         if (peerReason != null && !inbox.isClosed()) {
             inbox.peerClosed();
-            LOG.log(System.Logger.Level.DEBUG, "channel {0}: {1}", name, peerReason);
+            Log.LOG.log(System.Logger.Level.DEBUG, "channel {0}: {1}", name, peerReason);
             return new ChannelClosedException("Channel " + name + ": " + peerReason);
         }
         return new ChannelClosedException("Channel " + name + " is closed");
@@ -570,7 +575,7 @@ public final class StreamChannel implements Channel {
         }
         broken = true;
         inbox.peerBroken(reason, cause);
-        LOG.log(System.Logger.Level.DEBUG, "channel {0} broke: {1}", name, reason);
+        Log.LOG.log(System.Logger.Level.DEBUG, "channel {0} broke: {1}", name, reason);
         return new ChannelBrokenException("Channel " + name + ": " + reason, cause);
     }
 
@@ -586,7 +591,7 @@ public final class StreamChannel implements Channel {
         }
         try {
             if (!readerDone.await(deadline - System.nanoTime(), TimeUnit.NANOSECONDS)) {
-                LOG.log(System.Logger.Level.DEBUG, "channel {0}: peer did not end its stream within the close"
+                Log.LOG.log(System.Logger.Level.DEBUG, "channel {0}: peer did not end its stream within the close"
                         + " timeout; closing the socket", name);
             }
             closeSocket();
@@ -607,7 +612,7 @@ public final class StreamChannel implements Channel {
         try {
             s.close();
         } catch (IOException e) {
-            LOG.log(System.Logger.Level.DEBUG, "closing socket failed", e);
+            Log.LOG.log(System.Logger.Level.DEBUG, "closing socket failed", e);
         }
     }
 }
