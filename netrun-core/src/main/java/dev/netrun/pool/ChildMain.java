@@ -24,16 +24,19 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 
 /**
  * The entry point of a {@link MultiprocessPool}'s child JVM. Not for direct use.
  *
- * <p>Arguments: the parent's Unix socket path and this child's process index; the pool's secret arrives
- * as the first line on standard input. The child connects a control channel, receives its worker function,
- * connects one channel per worker thread, runs the threads, and reports ready. It leaves when the parent
- * closes the control channel, and halts at once when the parent vanishes: the control channel breaks or
- * standard input reaches its end (both happen when the parent dies, even by {@code kill -9}).
+ * <p>Arguments: the parent's Unix socket path, this child's process index and its number of worker threads;
+ * the pool's secret arrives as the first line on standard input. The child connects a control channel and one
+ * channel per worker thread at once (their handshakes overlap), receives its worker function, runs the
+ * threads, and reports ready. It leaves when the parent closes the control channel, and halts at once when the
+ * parent vanishes: the control channel breaks or standard input reaches its end (both happen when the parent
+ * dies, even by {@code kill -9}).
  */
 public final class ChildMain {
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(30);
@@ -56,11 +59,12 @@ public final class ChildMain {
     /**
      * Runs the child.
      *
-     * @param args socket path, process index
+     * @param args socket path, process index, worker threads
      */
     public static void main(String[] args) throws Exception {
         Path socket = Path.of(args[0]);
         int processIdx = Integer.parseInt(args[1]);
+        int threads = Integer.parseInt(args[2]);
         InputStream stdin = System.in;
         String secretLine = readLine(stdin);
         if (secretLine == null) {
@@ -72,21 +76,26 @@ public final class ChildMain {
 
         Codec codec = ProcessProtocol.codec(ChildMain.class.getClassLoader() == null
                 ? ClassLoader.getSystemClassLoader() : Thread.currentThread().getContextClassLoader());
-        StreamChannel control = connect(socket, secret, codec, "child-" + processIdx + "-control");
+        // The control connection and every worker's, connected and proven at once: their round trips overlap.
+        StreamChannel[] connections = connect(socket, secret, codec, threads + 1, "child-" + processIdx);
+        StreamChannel control = connections[0];
         control.send(ProcessProtocol.HELLO, new Object[]{processIdx, ProcessProtocol.CONTROL});
+        StreamChannel[] channels = new StreamChannel[threads];
+        for (int t = 0; t < threads; t++) {
+            channels[t] = connections[t + 1];
+            channels[t].send(ProcessProtocol.HELLO, new Object[]{processIdx, t});
+        }
 
-        Thread[] workers;
-        StreamChannel[] channels;
+        Thread[] workers = new Thread[threads];
         try {
             Message init = control.recv(CONNECT_TIMEOUT);
             Object[] spec = (Object[]) init.data();
-            int threads = (Integer) spec[1];
+            if ((Integer) spec[1] != threads) {
+                throw new IllegalStateException("the pool asks for " + spec[1] + " worker threads, the command line for "
+                        + threads);
+            }
             WorkerFunction fn = build(spec[0], codec);
-            channels = new StreamChannel[threads];
-            workers = new Thread[threads];
             for (int t = 0; t < threads; t++) {
-                channels[t] = connect(socket, secret, codec, "child-" + processIdx + "-worker-" + t);
-                channels[t].send(ProcessProtocol.HELLO, new Object[]{processIdx, t});
                 int threadIdx = t;
                 int workerId = processIdx * threads + t;
                 StreamChannel ch = channels[t];
@@ -185,11 +194,29 @@ public final class ChildMain {
         return (WorkerFunction) c.getConstructor().newInstance();
     }
 
-    private static StreamChannel connect(Path socket, byte[] secret, Codec codec, String name) throws IOException {
-        SocketChannel s = SocketChannel.open(StandardProtocolFamily.UNIX);
-        s.connect(UnixDomainSocketAddress.of(socket));
-        Handshake.connect(s, secret, CONNECT_TIMEOUT);
-        return StreamChannel.builder(s, codec).name(name).open();
+    /** Opens {@code n} connections to the parent and proves each with the secret; all or none. */
+    private static StreamChannel[] connect(Path socket, byte[] secret, Codec codec, int n, String name)
+            throws IOException {
+        List<SocketChannel> sockets = new ArrayList<>(n);
+        try {
+            for (int i = 0; i < n; i++) {
+                SocketChannel s = SocketChannel.open(StandardProtocolFamily.UNIX);
+                sockets.add(s);
+                s.connect(UnixDomainSocketAddress.of(socket));
+            }
+        } catch (IOException e) {
+            for (SocketChannel s : sockets) {
+                s.close();
+            }
+            throw e;
+        }
+        Handshake.connect(sockets, secret, CONNECT_TIMEOUT);
+        StreamChannel[] channels = new StreamChannel[n];
+        for (int i = 0; i < n; i++) {
+            channels[i] = StreamChannel.builder(sockets.get(i), codec)
+                    .name(i == 0 ? name + "-control" : name + "-worker-" + (i - 1)).open();
+        }
+        return channels;
     }
 
     /**

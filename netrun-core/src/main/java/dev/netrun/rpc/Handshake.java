@@ -5,6 +5,7 @@ import dev.netrun.rpc.internal.LocalChannel;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.SocketChannel;
@@ -12,8 +13,11 @@ import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Authenticates a freshly connected socket with a shared secret before a {@link StreamChannel} is opened on
@@ -48,6 +52,9 @@ public final class Handshake {
     private static final byte VERSION = 1;
     private static final byte ACCEPTED = 0;
     private static final byte REFUSED = 1;
+    private static final int WAITING = 0;
+    private static final int DONE = 1;
+    private static final int TIMED_OUT = 2;
     /** Created on first use: seeding a SecureRandom is slow, and a connecting child never needs one. */
     private static final class Random {
         static final SecureRandom INSTANCE = new SecureRandom();
@@ -80,15 +87,105 @@ public final class Handshake {
      * @throws NullPointerException     if an argument is {@code null}
      */
     public static void connect(SocketChannel socket, byte[] secret, Duration timeout) {
-        Objects.requireNonNull(socket, "socket");
+        connect(List.of(Objects.requireNonNull(socket, "socket")), secret, timeout);
+    }
+
+    /**
+     * The connecting side for several sockets to the same listener: sends {@code secret} on each, then waits
+     * for each answer, so that the round trips overlap instead of adding up.
+     *
+     * @param sockets connected sockets
+     * @param secret  the shared secret, 1 to {@value #MAX_SECRET_BYTES} bytes
+     * @param timeout the longest time to wait for all the answers
+     * @throws HandshakeException       if any handshake failed (as for {@link #connect(SocketChannel, byte[],
+     *                                  Duration)}); every socket is closed
+     * @throws IllegalArgumentException if the secret's length is out of range
+     * @throws NullPointerException     if an argument or a socket is {@code null}
+     */
+    public static void connect(List<SocketChannel> sockets, byte[] secret, Duration timeout) {
+        Objects.requireNonNull(sockets, "sockets");
+        for (SocketChannel s : sockets) {
+            Objects.requireNonNull(s, "socket");
+        }
         checkSecret(secret);
         long deadline = deadline(timeout);
         ByteBuffer hello = ByteBuffer.allocate(MAGIC.length + 1 + 2 + secret.length);
         hello.put(MAGIC).put(VERSION).putShort((short) secret.length).put(secret).flip();
+        try {
+            for (SocketChannel socket : sockets) {
+                try {
+                    writeFully(socket, hello.duplicate());
+                } catch (IOException e) {
+                    throw refuse(socket, "Handshake with " + peer(socket) + " failed: " + e.getMessage(), e);
+                }
+            }
+            awaitAnswers(sockets, deadline, timeout);
+        } catch (HandshakeException e) {
+            for (SocketChannel socket : sockets) {
+                closeQuietly(socket);
+            }
+            throw e;
+        }
+    }
+
+    /**
+     * Reads every answer with plain blocking reads, which a watchdog ends by closing the sockets when the
+     * deadline passes. (A selector would do too, but setting one up costs a freshly started JVM several
+     * milliseconds of network initialisation that a connecting child otherwise never needs.)
+     */
+    private static void awaitAnswers(List<SocketChannel> sockets, long deadline, Duration timeout) {
+        CountDownLatch answered = new CountDownLatch(1);
+        AtomicInteger state = new AtomicInteger(WAITING); // decided once: DONE by this thread, or TIMED_OUT
+        Thread watchdog = new Thread(() -> {
+            try {
+                if (!answered.await(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)
+                        && state.compareAndSet(WAITING, TIMED_OUT)) {
+                    for (SocketChannel socket : sockets) {
+                        closeQuietly(socket); // wakes the blocked read
+                    }
+                }
+            } catch (InterruptedException e) {
+                // nobody interrupts this private thread
+            }
+        }, "netrun-handshake-timeout");
+        watchdog.setDaemon(true);
+        watchdog.start();
+        try {
+            for (SocketChannel socket : sockets) {
+                awaitAnswer(socket, state, timeout);
+            }
+            if (!state.compareAndSet(WAITING, DONE)) {
+                throw new HandshakeException(timedOut(timeout, sockets.size()), null);
+            }
+        } finally {
+            answered.countDown();
+        }
+    }
+
+    private static String timedOut(Duration timeout, int sockets) {
+        return "Handshake failed: no complete handshake within " + timeout.toMillis() + " ms"
+                + (sockets > 1 ? " on " + sockets + " sockets" : "");
+    }
+
+    private static void awaitAnswer(SocketChannel socket, AtomicInteger state, Duration timeout) {
         ByteBuffer reply = ByteBuffer.allocate(MAGIC.length + 1);
         try {
-            writeFully(socket, hello);
-            readFully(socket, reply, deadline, timeout);
+            socket.configureBlocking(true);
+            while (reply.hasRemaining()) {
+                if (socket.read(reply) < 0) {
+                    throw new EOFException("end of stream after " + reply.position() + " handshake bytes");
+                }
+            }
+        } catch (ClosedChannelException e) { // closed by the watchdog, an interrupt, or another thread
+            if (state.get() == TIMED_OUT) {
+                throw refuse(socket, "Handshake with " + peer(socket) + " failed: no complete handshake within "
+                        + timeout.toMillis() + " ms (got " + reply.position() + " of " + reply.capacity() + " bytes)", e);
+            }
+            if (Thread.interrupted()) {
+                Thread.currentThread().interrupt(); // ClosedByInterruptException: keep the status
+                throw refuse(socket, "Handshake with " + peer(socket) + " failed: interrupted", e);
+            }
+            throw refuse(socket, "Handshake with " + peer(socket) + " failed: the socket was closed", e);
         } catch (EOFException e) {
             throw refuse(socket, "Handshake with " + peer(socket) + " failed: the peer closed the connection"
                     + " (it refused our secret, or is not a netrun endpoint)", e);
@@ -189,12 +286,16 @@ public final class Handshake {
     }
 
     private static HandshakeException refuse(SocketChannel socket, String message, Throwable cause) {
+        closeQuietly(socket);
+        return new HandshakeException(message, cause);
+    }
+
+    private static void closeQuietly(SocketChannel socket) {
         try {
             socket.close();
         } catch (IOException e) {
             // nothing more to do
         }
-        return new HandshakeException(message, cause);
     }
 
     private static void writeFully(SocketChannel socket, ByteBuffer b) throws IOException {

@@ -146,6 +146,46 @@ class HandshakeTest {
         }
     }
 
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    void severalSocketsHandshakeAtOnceAndAllOrNoneSucceed(Transport t) throws Exception {
+        byte[] secret = Handshake.newSecret();
+        byte[] wrong = secret.clone();
+        wrong[0] ^= 1;
+        try (Transport.Listener l = t.listen()) {
+            Future<?> server = pool.submit(() -> {
+                while (!Thread.currentThread().isInterrupted()) {
+                    SocketChannel s = l.server.accept();
+                    pool.submit(() -> {
+                        try {
+                            Handshake.accept(s, secret, WAIT);
+                        } catch (HandshakeException e) {
+                            // refused: the socket is closed
+                        }
+                    });
+                }
+                return null;
+            });
+            SocketChannel a = l.connect();
+            SocketChannel b = l.connect();
+            SocketChannel c = l.connect();
+            Handshake.connect(java.util.List.of(a, b, c), secret, WAIT);
+            assertThat(java.util.List.of(a, b, c)).allMatch(SocketChannel::isOpen);
+            a.close();
+            b.close();
+            c.close();
+
+            SocketChannel d = l.connect();
+            SocketChannel e = l.connect();
+            assertThatThrownBy(() -> Handshake.connect(java.util.List.of(d, e), wrong, WAIT))
+                    .isInstanceOf(HandshakeException.class).hasMessageContaining("refused our secret");
+            assertThat(d.isOpen()).isFalse();
+            assertThat(e.isOpen()).isFalse(); // all or none: the other socket is closed too
+            server.cancel(true);
+            l.server.close();
+        }
+    }
+
     @Test
     void connectGivesUpWhenThePeerNeverAnswers() throws Exception {
         try (Transport.Listener l = Transport.TCP.listen(); SocketChannel c = l.connect();
