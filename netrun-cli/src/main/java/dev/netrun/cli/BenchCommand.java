@@ -38,7 +38,8 @@ import java.util.concurrent.Future;
  *   <li>{@code process.rtt.median_us}, {@code process.throughput.jobs_per_s}: the same on a
  *       {@code MultiprocessPool} of 2 child JVMs, against the ThreadPool figures;</li>
  *   <li>{@code process.startup_ms}: from {@code start()} to the first result of a 2-process pool (median of
- *       the runs), against two bare {@code java -version} processes started in parallel; the first run records
+ *       the runs, measured first, while this JVM is quiet), against two bare {@code java -version} processes
+ *       started in parallel after each run; the second run records
  *       the children's class-data archive as it closes, the later ones start from it (see
  *       {@code MultiprocessPool.Builder#classDataSharing});</li>
  *   <li>{@code process.startup_first_ms}: the first of those runs alone: the first pool of this JVM, before
@@ -94,6 +95,9 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         List<Row> rows = new ArrayList<>();
+        // Start-up first, while this JVM is quiet: after millions of jobs it is still compiling and collecting
+        // for a while, which would be measured as the children's start-up on 2 cores.
+        List<Row> startup = threadOnly ? List.of() : startupRows();
         PrintStream log = System.err;
         log.println("netrun bench: warming up and measuring (" + samples + " round trips, " + batches + " batches of "
                 + inFlight + " in flight per side)...");
@@ -151,6 +155,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         if (!threadOnly) {
             processRows(rows);
+            rows.addAll(startup);
             remoteRows(rows);
         }
         print(rows);
@@ -208,23 +213,11 @@ final class BenchCommand implements Callable<Integer> {
 
     /**
      * The MultiprocessPool rows: the same trivial job on a pool of 2 child JVMs, against the ThreadPool
-     * figures measured just before; and the time from {@code start()} to the first result against two bare
-     * {@code java -version} processes started the same way, in parallel.
+     * figures measured just before.
      */
     private void processRows(List<Row> rows) throws Exception {
         Row threadRtt = find(rows, "thread.rtt.median_us");
         Row threadThroughput = find(rows, "thread.throughput.jobs_per_s");
-        double[] startups = new double[startupRuns];
-        double[] bare = new double[startupRuns];
-        for (int i = 0; i < startupRuns; i++) {
-            long t0 = System.nanoTime();
-            try (ExecutionManager manager = new ExecutionManager(Map.of("procs", PoolConfig.multiprocess(2, 1)))) {
-                manager.start();
-                manager.run("procs", 0, Job.of(BenchJobs.class.getName() + ".inc").args(1));
-                startups[i] = (System.nanoTime() - t0) / 1e6;
-            }
-            bare[i] = bareJvms(2);
-        }
         try (ExecutionManager manager = new ExecutionManager(Map.of("procs", PoolConfig.multiprocess(2, 1)))) {
             manager.start();
             manager.sendFunctionToPool("procs", "inc", JobFunction.of((Integer x) -> x + 1));
@@ -253,8 +246,26 @@ final class BenchCommand implements Callable<Integer> {
             rows.add(new Row("process.rtt.p99_us", percentile(rtt, 99), find(rows, "thread.rtt.p99_us").netrun(), "us"));
             rows.add(new Row("process.throughput.jobs_per_s", throughput(side), threadThroughput.netrun(), "jobs/s"));
         }
-        rows.add(new Row("process.startup_ms", percentile(startups, 50), percentile(bare, 50), "ms"));
-        rows.add(new Row("process.startup_first_ms", startups[0], bare[0], "ms"));
+    }
+
+    /**
+     * The {@code process.startup*} rows: from {@code start()} to the first result of a 2-process pool, each
+     * run followed by two bare {@code java -version} processes started the same way, in parallel.
+     */
+    private List<Row> startupRows() throws Exception {
+        double[] startups = new double[startupRuns];
+        double[] bare = new double[startupRuns];
+        for (int i = 0; i < startupRuns; i++) {
+            long t0 = System.nanoTime();
+            try (ExecutionManager manager = new ExecutionManager(Map.of("procs", PoolConfig.multiprocess(2, 1)))) {
+                manager.start();
+                manager.run("procs", 0, Job.of(BenchJobs.class.getName() + ".inc").args(1));
+                startups[i] = (System.nanoTime() - t0) / 1e6;
+            }
+            bare[i] = bareJvms(2);
+        }
+        return List.of(new Row("process.startup_ms", percentile(startups, 50), percentile(bare, 50), "ms"),
+                new Row("process.startup_first_ms", startups[0], bare[0], "ms"));
     }
 
     /** Milliseconds until {@code n} bare {@code java -version} processes, started in parallel, have all exited. */

@@ -24,10 +24,11 @@ import java.util.Map;
  * of the classes a child loads starts markedly faster (measured: ~195 -> ~150 ms from {@code start()} to the
  * first result of a 2-process pool on 2 cores).
  *
- * <p>The first pool started for a given java binary, class path and set of JVM options trains: its child 0
- * runs with {@code -XX:ArchiveClassesAtExit}, and writes the archive when it leaves at the pool's close (a
- * few hundred milliseconds more for that one close). Once that child has exited normally, later pools with the
- * same settings start their children with {@code -XX:SharedArchiveFile}. The JVM checks an archive against
+ * <p>The second pool started in this JVM with a given class path and set of JVM options trains (a JVM that
+ * starts a single pool never pays for an archive it would not use): its child 0 runs with
+ * {@code -XX:ArchiveClassesAtExit}, and writes the archive when it leaves at the pool's close (a few hundred
+ * milliseconds more for that one close). Once that child has exited normally, later pools with the same
+ * settings start their children with {@code -XX:SharedArchiveFile}. The JVM checks an archive against
  * its class path and ignores one that does not fit; the JVM's own CDS messages are turned off in the children
  * so that they never mix with the children's output. A training that fails is retried once, then not again.
  *
@@ -54,6 +55,8 @@ final class ClassDataArchives {
     /** Keeps the JVM's CDS messages (warnings about archived classes, a stale archive) out of the output. */
     private static final String QUIET = "-Xlog:cds*=off";
     private static final int MAX_ATTEMPTS = 2;
+    /** The start (of pools with the same settings) that trains: the second, so that one pool per JVM costs nothing. */
+    static final int TRAIN_AT_START = 2;
 
     private static final System.Logger LOG = System.getLogger(ClassDataArchives.class.getName());
 
@@ -74,6 +77,7 @@ final class ClassDataArchives {
     }
 
     private static final class State {
+        int starts;
         Path archive;
         boolean training;
         int attempts;
@@ -143,8 +147,8 @@ final class ClassDataArchives {
             }
             s.archive = null; // removed behind our back: train again
         }
-        if (s.training || s.attempts >= MAX_ATTEMPTS) {
-            return Plan.NONE;
+        if (++s.starts < TRAIN_AT_START || s.training || s.attempts >= MAX_ATTEMPTS) {
+            return Plan.NONE; // a JVM that starts one pool never pays for an archive it would not use
         }
         Path d = directory();
         if (d == null) {

@@ -72,14 +72,19 @@ class ClassDataArchivesTest {
         String cp = jar("app.jar").toString();
         assertThat(archives.plan(true, tmp.toString(), List.of()).options(0)).as("not applicable").isEmpty();
 
+        ClassDataArchives.Plan once = archives.plan(true, cp, List.of());
+        assertThat(once.trains()).as("a JVM that starts one pool pays nothing").isFalse();
+        assertThat(once.options(0)).isEmpty();
+        assertThat(archives.directoryIfMade()).isNull();
         ClassDataArchives.Plan first = archives.plan(true, cp, List.of());
-        assertThat(first.trains()).isTrue();
+        assertThat(first.trains()).as("the second start trains").isTrue();
         assertThat(first.options(0)).anyMatch(o -> o.startsWith("-XX:ArchiveClassesAtExit=" + archives.directoryIfMade()))
                 .contains("-Xlog:cds*=off");
         assertThat(first.options(1)).as("only child 0 trains").isEmpty();
         ClassDataArchives.Plan meanwhile = archives.plan(true, cp, List.of());
         assertThat(meanwhile.trains()).isFalse();
         assertThat(meanwhile.options(0)).as("no second training while one runs").isEmpty();
+        archives.plan(true, cp, List.of("-Xmx64m"));
         assertThat(archives.plan(true, cp, List.of("-Xmx64m")).trains()).as("other options, other archive").isTrue();
 
         Path training = Path.of(first.options(0).get(0).substring("-XX:ArchiveClassesAtExit=".length()));
@@ -104,7 +109,9 @@ class ClassDataArchivesTest {
     void aFailedTrainingIsRetriedOnceThenArchivesAreGivenUp() throws IOException {
         ClassDataArchives archives = new ClassDataArchives(tmp, false);
         String cp = jar("app.jar").toString();
+        archives.plan(true, cp, List.of());
         ClassDataArchives.Plan first = archives.plan(true, cp, List.of());
+        assertThat(first.trains()).isTrue();
         first.finish(1); // the child failed: no archive
         ClassDataArchives.Plan second = archives.plan(true, cp, List.of());
         assertThat(second.trains()).isTrue();
@@ -129,7 +136,10 @@ class ClassDataArchivesTest {
         Path unrelated = Files.createDirectory(tmp.resolve("netrun-cds-notapid-x"));
 
         ClassDataArchives archives = new ClassDataArchives(tmp, false);
-        assertThat(archives.plan(true, jar("app.jar").toString(), List.of()).trains()).isTrue();
+        String cp = jar("app.jar").toString();
+        archives.plan(true, cp, List.of());
+        assertThat(abandoned).as("nothing made nor removed before a training").isDirectory();
+        assertThat(archives.plan(true, cp, List.of()).trains()).isTrue();
         assertThat(abandoned).doesNotExist();
         assertThat(live).isDirectory();
         assertThat(unrelated).isDirectory();
@@ -163,6 +173,13 @@ class ClassDataArchivesTest {
         Path logs = Files.createDirectory(tmp.resolve("logs"));
         // The same options for both pools (so the same archive), and a class-loading log per child process.
         List<String> options = List.of("-Xlog:class+load=info:file=" + logs.resolve("%p.log"));
+
+        try (MultiprocessPool pool = builder(jar, options, archives).build()) {
+            pool.start(); // the first start of these settings: no archive, no training
+            assertThat(commandLine(pool.pid(0))).noneMatch(a -> a.contains("Archive"));
+            roundTrip(pool);
+        }
+        assertThat(archives.directoryIfMade()).isNull();
 
         long trainer;
         List<OutputEntry> trainerOutput = new java.util.concurrent.CopyOnWriteArrayList<>();
