@@ -72,7 +72,7 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--warmup-ms", defaultValue = "3000", description = "Warm-up time per side and measure (default: ${DEFAULT-VALUE})")
     long warmupMs;
 
-    @Option(names = "--startup-runs", defaultValue = "7", description = "Pool start-ups measured (default: ${DEFAULT-VALUE})")
+    @Option(names = "--startup-runs", defaultValue = "9", description = "Pool start-ups measured (default: ${DEFAULT-VALUE})")
     int startupRuns;
 
     @Option(names = "--thread-only", description = "Measure only the thread rows")

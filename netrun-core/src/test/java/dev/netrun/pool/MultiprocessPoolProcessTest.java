@@ -16,6 +16,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.Serializable;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -222,6 +223,29 @@ class MultiprocessPoolProcessTest {
             ProcessHandle h = ProcessHandle.of(pid).orElseThrow();
             assertThat(h.isAlive()).isTrue();
             assertThat(h.parent().map(ProcessHandle::pid)).contains(ProcessHandle.current().pid());
+        }
+    }
+
+    @Test
+    void childrenRunThisJvmsJavaAndClassPathAndSkipTheSearchForASelectorProvider() {
+        List<String> args = List.of(ProcessHandle.of(pool.pid(0)).orElseThrow().info().arguments().orElseThrow());
+        assertThat(ProcessHandle.of(pool.pid(0)).orElseThrow().info().command())
+                .contains(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        assertThat(args).containsSequence("-cp", System.getProperty("java.class.path"));
+        // this JVM's provider is the JDK's own, so the children are told its name instead of searching for one
+        assertThat(args).contains("-Djava.nio.channels.spi.SelectorProvider="
+                + java.nio.channels.spi.SelectorProvider.provider().getClass().getName());
+    }
+
+    @Test
+    void theUsersOwnSelectorProviderOptionComesLastAndWins() {
+        String own = "-Djava.nio.channels.spi.SelectorProvider=" + java.nio.channels.spi.SelectorProvider.provider()
+                .getClass().getName();
+        try (MultiprocessPool p = MultiprocessPool.builder(new ChildProbe()).jvmOptions(List.of(own, "-Dx=y")).build()) {
+            p.start();
+            List<String> args = List.of(ProcessHandle.of(p.pid(0)).orElseThrow().info().arguments().orElseThrow());
+            assertThat(args.lastIndexOf(own)).isGreaterThan(args.indexOf(own)); // ours first, theirs after it
+            assertThat(args.indexOf("-Dx=y")).isEqualTo(args.lastIndexOf(own) + 1);
         }
     }
 
