@@ -8,7 +8,10 @@ import dev.netrun.exec.PoolConfig;
 import dev.netrun.remote.RemotePoolConfig;
 import dev.netrun.remote.RemotePoolServer;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -57,6 +60,9 @@ import java.util.concurrent.Future;
         description = "Benchmark netrun against the plain JDK equivalent, side by side.")
 final class BenchCommand implements Callable<Integer> {
 
+    @Spec
+    CommandSpec spec;
+
     @Option(names = "--csv", description = "Print machine-readable rows: name,netrun,baseline,ratio")
     boolean csv;
 
@@ -94,6 +100,10 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (startupRuns < 1 || samples < 1 || batches < 1 || inFlight < 1 || warmupMs < 0) {
+            throw new ParameterException(spec.commandLine(),
+                    "--startup-runs, --samples, --batches and --in-flight must be at least 1, --warmup-ms at least 0");
+        }
         List<Row> rows = new ArrayList<>();
         // Start-up first, while this JVM is quiet: after millions of jobs it is still compiling and collecting
         // for a while, which would be measured as the children's start-up on 2 cores.

@@ -2,6 +2,9 @@ package dev.netrun.pool;
 
 import java.io.File;
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileVisitResult;
@@ -10,9 +13,11 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
@@ -21,42 +26,55 @@ import java.util.Map;
 
 /**
  * Class-data-sharing archives for child JVMs, kept for the life of this JVM: a child JVM that maps an archive
- * of the classes a child loads starts markedly faster (measured: ~195 -> ~150 ms from {@code start()} to the
- * first result of a 2-process pool on 2 cores).
+ * of the classes a child loads starts markedly faster (measured: about a quarter less time from
+ * {@code start()} to the first result of a 2-process pool on 2 cores).
  *
- * <p>The second pool started in this JVM with a given class path and set of JVM options trains (a JVM that
+ * <p>The second pool started in this JVM with a given class path and set of JVM options records (a JVM that
  * starts a single pool never pays for an archive it would not use): its child 0 runs with
  * {@code -XX:ArchiveClassesAtExit}, and writes the archive when it leaves at the pool's close (a few hundred
  * milliseconds more for that one close). Once that child has exited normally, later pools with the same
- * settings start their children with {@code -XX:SharedArchiveFile}. The JVM checks an archive against
- * its class path and ignores one that does not fit; the JVM's own CDS messages are turned off in the children
- * so that they never mix with the children's output. A training that fails is retried once, then not again.
+ * settings start their children with {@code -XX:SharedArchiveFile}. The JVM's own CDS messages are turned off
+ * in the children so that they never mix with the children's output. A recording that does not produce an
+ * archive is tried once more, then not again.
  *
- * <p>Archives apply only where the JVM can use them: the children run this JVM's own {@code java} binary, every
- * class path entry is a jar file (the JVM cannot archive classes from directories), and the JVM options do
- * not already choose a sharing or logging setting of their own (anything mentioning {@code share},
- * {@code cds}, {@code ArchiveClasses} or {@code AOT}). They are off when the system property
+ * <p>A child may still refuse the options (something in its environment that this class cannot see) or crash
+ * on an archive it cannot map (a damaged file, on JDK 17): {@link MultiprocessPool} then starts the pool again
+ * without them and calls {@link Plan#giveUp()}, which ends archives for those settings.
+ *
+ * <p>Archives apply only where the JVM can use them: the children run this JVM's own {@code java} binary, whose
+ * default CDS archive ({@code lib/server/classes.jsa}) is there; every class path entry is a jar file (the JVM
+ * cannot archive classes from directories); and neither the JVM options nor the environment variables the
+ * {@code java} launcher reads ({@code JAVA_TOOL_OPTIONS}, {@code JDK_JAVA_OPTIONS}, {@code _JAVA_OPTIONS})
+ * choose a sharing setting of their own, add an agent, patch modules, replace the system class loader, change
+ * compressed pointers or read an argument file ({@link #applies}). They are off when the system property
  * {@value #PROPERTY} is {@code false}.
  *
- * <p>Files: one directory {@code netrun-cds-<pid>-*} under {@code java.io.tmpdir}, made on first need and
- * deleted with everything in it when this JVM exits (a shutdown hook). Directories left behind by JVMs that
- * died without their hooks (kill -9) are deleted when this JVM makes its own.
+ * <p>Files: one directory {@code netrun-cds-<pid>-*} under {@code java.io.tmpdir}, made on first need, holding
+ * a lock file that this JVM keeps locked while it lives; it is deleted with everything in it when this JVM
+ * exits (a shutdown hook). A directory whose lock nobody holds was left by a JVM that died without its hooks
+ * (kill -9), and is deleted when this JVM makes its own.
  *
- * <p>Thread-safe: the state is guarded by this object's lock, held only for bookkeeping, never across I/O of
- * the children.
+ * <p>Thread-safe: the state is guarded by this object's lock, held for bookkeeping and for making or deleting
+ * the directory, never while a child runs.
  */
 final class ClassDataArchives {
     /** System property that turns archives off when {@code false}. */
     static final String PROPERTY = "netrun.classDataSharing";
     /** The archives of this JVM's pools. */
     static final ClassDataArchives SHARED = new ClassDataArchives(Path.of(System.getProperty("java.io.tmpdir")), true);
+    /** The start (of pools with the same settings) that records: the second, so one pool per JVM costs nothing. */
+    static final int TRAIN_AT_START = 2;
 
     private static final String DIR_PREFIX = "netrun-cds-";
+    private static final String LOCK = "lock";
     /** Keeps the JVM's CDS messages (warnings about archived classes, a stale archive) out of the output. */
     private static final String QUIET = "-Xlog:cds*=off";
     private static final int MAX_ATTEMPTS = 2;
-    /** The start (of pools with the same settings) that trains: the second, so that one pool per JVM costs nothing. */
-    static final int TRAIN_AT_START = 2;
+    /** Options (lower case) after which a child cannot record or map an archive, or would warn about it. */
+    private static final List<String> INCOMPATIBLE = List.of("share", "cds", "archiveclasses", "aot", "-javaagent",
+            "-agentlib", "-agentpath", "--patch-module", "java.system.class.loader", "compressed", "@");
+    private static final List<String> LAUNCHER_VARIABLES = List.of("JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS",
+            "_JAVA_OPTIONS");
 
     private static final System.Logger LOG = System.getLogger(ClassDataArchives.class.getName());
 
@@ -64,6 +82,7 @@ final class ClassDataArchives {
     private final boolean hook;
     private final Map<String, State> states = new HashMap<>();
     private Path dir;
+    private FileChannel lock;
     private boolean unavailable;
     private int trainings;
 
@@ -85,14 +104,14 @@ final class ClassDataArchives {
 
     /** What one start of a pool adds to its children's command lines, and what to do once they have left. */
     static final class Plan {
-        static final Plan NONE = new Plan(null, null, null, List.of());
+        static final Plan NONE = new Plan(null, null, null, null);
 
         private final ClassDataArchives owner;
         private final String key;
         private final Path training;
-        private final List<String> shared;
+        private final Path shared;
 
-        private Plan(ClassDataArchives owner, String key, Path training, List<String> shared) {
+        private Plan(ClassDataArchives owner, String key, Path training, Path shared) {
             this.owner = owner;
             this.key = key;
             this.training = training;
@@ -104,22 +123,29 @@ final class ClassDataArchives {
             if (training != null) {
                 return processIdx == 0 ? List.of("-XX:ArchiveClassesAtExit=" + training, QUIET) : List.of();
             }
-            return shared;
+            return shared != null ? List.of("-XX:SharedArchiveFile=" + shared, QUIET) : List.of();
         }
 
-        /** @return whether this start trains: child 0 writes the archive as it leaves */
+        /** @return whether this start records: child 0 writes the archive as it leaves */
         boolean trains() {
             return training != null;
         }
 
         /**
-         * Records how the training child left; call once every child has gone.
+         * Records how the recording child left; call once every child has gone.
          *
          * @param exitCode child 0's exit status, or {@code null} if it did not exit (was never started)
          */
         void finish(Integer exitCode) {
             if (training != null) {
                 owner.trained(key, training, exitCode != null && exitCode == 0);
+            }
+        }
+
+        /** A child did not start with these options: no archive for these settings from now on. */
+        void giveUp() {
+            if (owner != null) {
+                owner.giveUp(key);
             }
         }
     }
@@ -143,9 +169,9 @@ final class ClassDataArchives {
         State s = states.computeIfAbsent(key, k -> new State());
         if (s.archive != null) {
             if (Files.isRegularFile(s.archive)) {
-                return new Plan(this, key, null, List.of("-XX:SharedArchiveFile=" + s.archive, QUIET));
+                return new Plan(this, key, null, s.archive);
             }
-            s.archive = null; // removed behind our back: train again
+            s.archive = null; // removed behind our back: record again
         }
         if (++s.starts < TRAIN_AT_START || s.training || s.attempts >= MAX_ATTEMPTS) {
             return Plan.NONE; // a JVM that starts one pool never pays for an archive it would not use
@@ -156,36 +182,67 @@ final class ClassDataArchives {
         }
         s.training = true;
         s.attempts++;
-        return new Plan(this, key, d.resolve(key + ".training-" + (++trainings) + ".jsa"), List.of());
+        return new Plan(this, key, d.resolve(key + ".training-" + (++trainings) + ".jsa"), null);
     }
 
     private synchronized void trained(String key, Path training, boolean exitedNormally) {
         State s = states.get(key);
-        s.training = false;
         try {
-            if (exitedNormally && Files.isRegularFile(training) && Files.size(training) > 0) {
+            if (s != null && dir != null && exitedNormally && Files.isRegularFile(training) && Files.size(training) > 0) {
                 Path archive = training.resolveSibling(key + ".jsa");
                 Files.move(training, archive, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
                 s.archive = archive;
-                return;
+            } else {
+                Files.deleteIfExists(training);
             }
-            Files.deleteIfExists(training);
         } catch (IOException e) {
             LOG.log(System.Logger.Level.DEBUG, "keeping the class data archive " + training + " failed", e);
+        } finally {
+            if (s != null) {
+                s.training = false;
+            }
+        }
+    }
+
+    private synchronized void giveUp(String key) {
+        State s = states.get(key);
+        if (s == null) {
+            return; // deleteAll() has forgotten everything
+        }
+        s.attempts = MAX_ATTEMPTS;
+        if (s.archive != null) {
+            try {
+                Files.deleteIfExists(s.archive);
+            } catch (IOException e) {
+                LOG.log(System.Logger.Level.DEBUG, "removing " + s.archive + " failed", e);
+            }
+            s.archive = null;
         }
     }
 
     /**
-     * Whether children started this way can use an archive.
+     * Whether children started this way can use an archive: see the class comment.
      */
     static boolean applies(boolean defaultJava, String classPath, List<String> jvmOptions) {
         if (!defaultJava || "false".equalsIgnoreCase(System.getProperty(PROPERTY))) {
             return false;
         }
-        for (String o : jvmOptions) {
+        if (!Files.isRegularFile(Path.of(System.getProperty("java.home"), "lib", "server", "classes.jsa"))) {
+            return false; // no default CDS archive (a jlink image, say): JDK 17 cannot record on top of nothing
+        }
+        List<String> options = new ArrayList<>(jvmOptions);
+        for (String variable : LAUNCHER_VARIABLES) {
+            String value = System.getenv(variable);
+            if (value != null) {
+                options.add(value);
+            }
+        }
+        for (String o : options) {
             String l = o.toLowerCase(Locale.ROOT);
-            if (l.contains("share") || l.contains("cds") || l.contains("archiveclasses") || l.contains("aot")) {
-                return false;
+            for (String bad : INCOMPATIBLE) {
+                if (bad.equals("@") ? l.startsWith("@") : l.contains(bad)) {
+                    return false;
+                }
             }
         }
         if (classPath == null || classPath.isEmpty()) {
@@ -224,49 +281,75 @@ final class ClassDataArchives {
         }
     }
 
-    /** The archive directory, made on first need (with its shutdown hook); {@code null} if it cannot be made. */
+    /**
+     * The archive directory, made on first need with its lock and its shutdown hook; {@code null} if it cannot
+     * be made (then archives stay off for the life of this object).
+     */
     private Path directory() {
         if (dir != null) {
             return dir;
         }
+        Path d = null;
         try {
             removeAbandoned();
-            dir = Files.createTempDirectory(root, DIR_PREFIX + ProcessHandle.current().pid() + "-");
-        } catch (IOException | RuntimeException e) {
+            d = Files.createTempDirectory(root, DIR_PREFIX + ProcessHandle.current().pid() + "-");
+            lock = FileChannel.open(d.resolve(LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            if (lock.tryLock() == null) {
+                throw new IOException("cannot lock " + d.resolve(LOCK));
+            }
+            if (hook) {
+                Runtime.getRuntime().addShutdownHook(new Thread(this::deleteAll, "netrun-cds-cleanup"));
+            }
+        } catch (IOException | RuntimeException e) { // IllegalStateException: this JVM is shutting down
             LOG.log(System.Logger.Level.DEBUG, "no class data archives for child JVMs: " + e);
             unavailable = true;
+            closeLock();
+            if (d != null) {
+                deleteTree(d);
+            }
             return null;
         }
-        if (hook) {
-            Runtime.getRuntime().addShutdownHook(new Thread(this::deleteAll, "netrun-cds-cleanup"));
-        }
+        dir = d;
         return dir;
     }
 
-    /** Deletes the directories of JVMs that are gone. */
+    /** Deletes the directories whose lock nobody holds: their JVMs are gone. */
     private void removeAbandoned() throws IOException {
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(root, DIR_PREFIX + "*")) {
             for (Path p : ds) {
-                String rest = p.getFileName().toString().substring(DIR_PREFIX.length());
-                int dash = rest.indexOf('-');
-                if (dash <= 0) {
-                    continue;
-                }
-                long pid;
-                try {
-                    pid = Long.parseLong(rest.substring(0, dash));
-                } catch (NumberFormatException e) {
-                    continue;
-                }
-                if (ProcessHandle.of(pid).isEmpty()) {
+                if (Files.isDirectory(p) && abandoned(p)) {
                     deleteTree(p);
                 }
             }
         }
     }
 
-    /** Deletes the archive directory and forgets every archive. Called by the shutdown hook. */
+    private static boolean abandoned(Path d) {
+        Path lockFile = d.resolve(LOCK);
+        if (!Files.exists(lockFile)) {
+            return false; // being made right now, or not ours
+        }
+        try (FileChannel c = FileChannel.open(lockFile, StandardOpenOption.WRITE)) {
+            FileLock l = c.tryLock();
+            if (l == null) {
+                return false; // a live JVM holds it
+            }
+            l.release();
+            return true;
+        } catch (OverlappingFileLockException e) {
+            return false; // this JVM holds it
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Deletes the archive directory and forgets every archive; archives stay off afterwards. Called by the
+     * shutdown hook.
+     */
     synchronized void deleteAll() {
+        unavailable = true;
+        closeLock();
         if (dir != null) {
             deleteTree(dir);
             dir = null;
@@ -274,7 +357,18 @@ final class ClassDataArchives {
         states.clear();
     }
 
-    /** @return the archive directory, {@code null} before the first training */
+    private void closeLock() {
+        if (lock != null) {
+            try {
+                lock.close(); // releases the lock
+            } catch (IOException e) {
+                // nothing more to do
+            }
+            lock = null;
+        }
+    }
+
+    /** @return the archive directory, {@code null} before the first recording */
     synchronized Path directoryIfMade() {
         return dir;
     }

@@ -85,8 +85,9 @@ public final class MultiprocessPool extends AbstractPool implements ProcessOutpu
     }
     /**
      * {@code -Djava.nio.channels.spi.SelectorProvider=} this JVM's provider, when it is the JDK's own (in
-     * {@code java.base}, so a child of the same {@code java} binary has it too): it spares each child the
-     * service-loader search for a provider when it opens its first socket, about 8 ms of its start-up here.
+     * {@code java.base}, so a child of the same {@code java} binary has it too), for children with this JVM's
+     * class path (so they would find the same one): it spares each child the service-loader search for a
+     * provider when it opens its first socket, about 8 ms of its start-up here.
      */
     private static final class SelectorProviderOption {
         static final String VALUE = value();
@@ -226,7 +227,33 @@ public final class MultiprocessPool extends AbstractPool implements ProcessOutpu
 
     @Override
     protected void doStart(Delivery delivery) {
-        Run r = new Run(delivery);
+        ClassDataArchives.Plan plan = config.classDataSharing
+                ? config.archives.plan(config.javaExecutable == null, config.classPath(), config.jvmOptions)
+                : ClassDataArchives.Plan.NONE;
+        if (plan != ClassDataArchives.Plan.NONE) {
+            // A child may refuse the archive options (an agent set in its environment, an archive the JVM
+            // cannot map...): then this start is done again without them, and nothing of the failed attempt
+            // reaches the pool's receivers.
+            HeldDelivery held = new HeldDelivery(delivery);
+            Run r = new Run(held, plan);
+            try {
+                r.start();
+                held.release();
+                run = r;
+                return;
+            } catch (RuntimeException | Error e) {
+                boolean childFailed = r.childExitedBeforeReady; // before close() kills the others
+                r.discarded = true;
+                r.close(Duration.ZERO);
+                if (!childFailed) {
+                    throw e;
+                }
+                plan.giveUp();
+                Log.LOG.log(System.Logger.Level.DEBUG, description() + ": a child did not start with a class-data"
+                        + " archive; starting again without one: " + e.getMessage());
+            }
+        }
+        Run r = new Run(delivery, ClassDataArchives.Plan.NONE);
         try {
             r.start();
         } catch (RuntimeException | Error e) {
@@ -234,6 +261,58 @@ public final class MultiprocessPool extends AbstractPool implements ProcessOutpu
             throw e;
         }
         run = r;
+    }
+
+    /**
+     * Holds what an attempt to start delivers until the attempt has succeeded ({@link #release}), then passes
+     * it on in order, and everything after it directly; a failed attempt's deliveries are never passed on.
+     */
+    private static final class HeldDelivery implements Delivery {
+        private final Delivery target;
+        private final List<Object[]> held = new ArrayList<>();
+        private volatile boolean released;
+
+        HeldDelivery(Delivery target) {
+            this.target = target;
+        }
+
+        @Override
+        public void message(int workerId, String key, Object data) {
+            if (!released) {
+                synchronized (this) {
+                    if (!released) {
+                        held.add(new Object[]{workerId, key, data});
+                        return;
+                    }
+                }
+            }
+            target.message(workerId, key, data);
+        }
+
+        @Override
+        public void failure(PoolException failure) {
+            if (!released) {
+                synchronized (this) {
+                    if (!released) {
+                        held.add(new Object[]{failure});
+                        return;
+                    }
+                }
+            }
+            target.failure(failure);
+        }
+
+        synchronized void release() {
+            for (Object[] d : held) {
+                if (d.length == 1) {
+                    target.failure((PoolException) d[0]);
+                } else {
+                    target.message((Integer) d[0], (String) d[1], d[2]);
+                }
+            }
+            held.clear();
+            released = true;
+        }
     }
 
     @Override
@@ -273,15 +352,20 @@ public final class MultiprocessPool extends AbstractPool implements ProcessOutpu
         final CompletableFuture<Void> ready = new CompletableFuture<>();
         final CompletableFuture<Void> startFailure = new CompletableFuture<>();
         final byte[] secret = Handshake.newSecret();
-        ClassDataArchives.Plan archivePlan = ClassDataArchives.Plan.NONE;
+        final ClassDataArchives.Plan archivePlan;
+        /** Set when a child exited before the pool was ready: the start failed because a child could not start. */
+        volatile boolean childExitedBeforeReady;
+        /** Set on a failed attempt that is done again: what its children printed is not delivered. */
+        volatile boolean discarded;
         Path dir;
         ServerSocketChannel server;
         Thread acceptor;
         ScheduledThreadPoolExecutor outputTimer;
         volatile boolean closing;
 
-        Run(Delivery delivery) {
+        Run(Delivery delivery, ClassDataArchives.Plan archivePlan) {
             this.delivery = delivery;
+            this.archivePlan = archivePlan;
             for (int i = 0; i < reported.length; i++) {
                 reported[i] = new AtomicBoolean();
             }
@@ -304,10 +388,6 @@ public final class MultiprocessPool extends AbstractPool implements ProcessOutpu
                 acceptor = new Thread(this::acceptLoop, "netrun-process-acceptor");
                 acceptor.setDaemon(true);
                 acceptor.start();
-                if (config.classDataSharing) {
-                    archivePlan = config.archives.plan(config.javaExecutable == null, config.classPath(),
-                            config.jvmOptions);
-                }
                 String secretHex = HexFormat.of().formatHex(secret) + "\n";
                 for (int i = 0; i < processes.length; i++) {
                     processes[i] = launch(socket, i);
@@ -347,7 +427,7 @@ public final class MultiprocessPool extends AbstractPool implements ProcessOutpu
             cmd.add("-Dstderr.encoding=UTF-8");
             cmd.add("-Dsun.stdout.encoding=UTF-8");
             cmd.add("-Dsun.stderr.encoding=UTF-8");
-            if (config.javaExecutable == null && SelectorProviderOption.VALUE != null) {
+            if (config.javaExecutable == null && config.classPath == null && SelectorProviderOption.VALUE != null) {
                 cmd.add(SelectorProviderOption.VALUE); // before the user's options: theirs win
             }
             cmd.addAll(config.jvmOptions);
@@ -547,6 +627,7 @@ public final class MultiprocessPool extends AbstractPool implements ProcessOutpu
             Process p = processes[processIdx];
             Integer code = p.isAlive() ? null : p.exitValue();
             if (!ready.isDone()) {
+                childExitedBeforeReady = true;
                 startFailure.completeExceptionally(new PoolException("Child process " + processIdx + " of "
                         + description() + " exited" + (code == null ? "" : " with code " + code)
                         + " before it was ready" + printed()));
@@ -677,7 +758,7 @@ public final class MultiprocessPool extends AbstractPool implements ProcessOutpu
                     interrupted = true;
                 }
             }
-            if (config.onOutput != null) {
+            if (config.onOutput != null && !discarded) {
                 deliverOutput(); // the final flush: what was written just before close
             }
             synchronized (accepted) {
@@ -795,9 +876,13 @@ public final class MultiprocessPool extends AbstractPool implements ProcessOutpu
          * 0 leaves, which adds a few hundred milliseconds to that pool's close; later pools' children start
          * faster (about a quarter less time from {@code start()} to the first result). The
          * archives live in a temporary directory that is deleted when this JVM exits. They apply only when the
-         * children run this JVM's {@code java} binary with a class path of jar files, and the JVM options choose
-         * no class-sharing setting of their own; the system property {@code netrun.classDataSharing=false}
-         * turns them off for every pool.
+         * children run this JVM's {@code java} binary with a class path of jar files, and neither the JVM
+         * options nor the launcher's environment variables ({@code JAVA_TOOL_OPTIONS}, {@code JDK_JAVA_OPTIONS},
+         * {@code _JAVA_OPTIONS}) choose a class-sharing setting of their own, add an agent, patch modules,
+         * replace the system class loader or change compressed pointers. Should a child still not start with an
+         * archive's options, the pool starts again without them (nothing of the failed attempt is delivered)
+         * and archives end for those settings. The system property {@code netrun.classDataSharing=false} turns
+         * them off for every pool.
          */
         public Builder classDataSharing(boolean classDataSharing) {
             this.classDataSharing = classDataSharing;

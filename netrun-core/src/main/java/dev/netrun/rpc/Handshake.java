@@ -5,6 +5,7 @@ import dev.netrun.rpc.internal.LocalChannel;
 import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedByInterruptException;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
@@ -12,6 +13,7 @@ import java.nio.channels.SocketChannel;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
@@ -37,8 +39,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * handshake is read, so a channel can be opened on the socket right away.
  *
  * <p><b>Thread safety and blocking.</b> Stateless: any number of handshakes may run at once, each on its own
- * socket. Both methods block for at most their timeout (plus scheduling delays). They leave the socket in
- * blocking mode. Interrupting the calling thread fails the handshake and closes the socket (the interrupt
+ * socket. Both methods block for at most their timeout (plus scheduling delays); with a zero timeout, only an
+ * answer that has already arrived counts. They leave the socket in blocking mode. Interrupting the calling thread fails the handshake and closes the socket (the interrupt
  * status is kept).
  */
 public final class Handshake {
@@ -104,22 +106,23 @@ public final class Handshake {
      */
     public static void connect(List<SocketChannel> sockets, byte[] secret, Duration timeout) {
         Objects.requireNonNull(sockets, "sockets");
+        List<String> peers = new ArrayList<>(sockets.size()); // named now: a closed socket has no peer to name
         for (SocketChannel s : sockets) {
-            Objects.requireNonNull(s, "socket");
+            peers.add(peer(Objects.requireNonNull(s, "socket")));
         }
         checkSecret(secret);
         long deadline = deadline(timeout);
         ByteBuffer hello = ByteBuffer.allocate(MAGIC.length + 1 + 2 + secret.length);
         hello.put(MAGIC).put(VERSION).putShort((short) secret.length).put(secret).flip();
         try {
-            for (SocketChannel socket : sockets) {
+            for (int i = 0; i < sockets.size(); i++) {
                 try {
-                    writeFully(socket, hello.duplicate());
+                    writeFully(sockets.get(i), hello.duplicate());
                 } catch (IOException e) {
-                    throw refuse(socket, "Handshake with " + peer(socket) + " failed: " + e.getMessage(), e);
+                    throw refuse(sockets.get(i), "Handshake with " + peers.get(i) + " failed: " + describe(e), e);
                 }
             }
-            awaitAnswers(sockets, deadline, timeout);
+            awaitAnswers(sockets, peers, deadline, timeout);
         } catch (HandshakeException e) {
             for (SocketChannel socket : sockets) {
                 closeQuietly(socket);
@@ -131,9 +134,29 @@ public final class Handshake {
     /**
      * Reads every answer with plain blocking reads, which a watchdog ends by closing the sockets when the
      * deadline passes. (A selector would do too, but setting one up costs a freshly started JVM several
-     * milliseconds of network initialisation that a connecting child otherwise never needs.)
+     * milliseconds of network initialisation that a connecting child otherwise never needs.) With no time
+     * left at all, only answers that have already arrived count.
      */
-    private static void awaitAnswers(List<SocketChannel> sockets, long deadline, Duration timeout) {
+    private static void awaitAnswers(List<SocketChannel> sockets, List<String> peers, long deadline,
+                                     Duration timeout) {
+        if (deadline - System.nanoTime() <= 0) {
+            for (int i = 0; i < sockets.size(); i++) {
+                SocketChannel socket = sockets.get(i);
+                ByteBuffer reply = ByteBuffer.allocate(MAGIC.length + 1);
+                try {
+                    socket.configureBlocking(false);
+                    socket.read(reply);
+                    socket.configureBlocking(true);
+                } catch (IOException e) {
+                    throw refuse(socket, "Handshake with " + peers.get(i) + " failed: " + e.getMessage(), e);
+                }
+                if (reply.hasRemaining()) {
+                    throw refuse(socket, noAnswer(peers.get(i), timeout, reply), null);
+                }
+                checkAnswer(socket, peers.get(i), reply);
+            }
+            return;
+        }
         CountDownLatch answered = new CountDownLatch(1);
         AtomicInteger state = new AtomicInteger(WAITING); // decided once: DONE by this thread, or TIMED_OUT
         Thread watchdog = new Thread(() -> {
@@ -151,23 +174,24 @@ public final class Handshake {
         watchdog.setDaemon(true);
         watchdog.start();
         try {
-            for (SocketChannel socket : sockets) {
-                awaitAnswer(socket, state, timeout);
+            for (int i = 0; i < sockets.size(); i++) {
+                awaitAnswer(sockets.get(i), peers.get(i), state, timeout);
             }
             if (!state.compareAndSet(WAITING, DONE)) {
-                throw new HandshakeException(timedOut(timeout, sockets.size()), null);
+                throw new HandshakeException("Handshake with " + peers.get(0) + " failed: no complete handshake"
+                        + " within " + timeout.toMillis() + " ms", null);
             }
         } finally {
             answered.countDown();
         }
     }
 
-    private static String timedOut(Duration timeout, int sockets) {
-        return "Handshake failed: no complete handshake within " + timeout.toMillis() + " ms"
-                + (sockets > 1 ? " on " + sockets + " sockets" : "");
+    private static String noAnswer(String peer, Duration timeout, ByteBuffer reply) {
+        return "Handshake with " + peer + " failed: no complete handshake within " + timeout.toMillis()
+                + " ms (got " + reply.position() + " of " + reply.capacity() + " bytes)";
     }
 
-    private static void awaitAnswer(SocketChannel socket, AtomicInteger state, Duration timeout) {
+    private static void awaitAnswer(SocketChannel socket, String peer, AtomicInteger state, Duration timeout) {
         ByteBuffer reply = ByteBuffer.allocate(MAGIC.length + 1);
         try {
             socket.configureBlocking(true);
@@ -178,29 +202,39 @@ public final class Handshake {
             }
         } catch (ClosedChannelException e) { // closed by the watchdog, an interrupt, or another thread
             if (state.get() == TIMED_OUT) {
-                throw refuse(socket, "Handshake with " + peer(socket) + " failed: no complete handshake within "
-                        + timeout.toMillis() + " ms (got " + reply.position() + " of " + reply.capacity() + " bytes)", e);
+                throw refuse(socket, noAnswer(peer, timeout, reply), e);
             }
             if (Thread.interrupted()) {
                 Thread.currentThread().interrupt(); // ClosedByInterruptException: keep the status
-                throw refuse(socket, "Handshake with " + peer(socket) + " failed: interrupted", e);
+                throw refuse(socket, "Handshake with " + peer + " failed: interrupted", e);
             }
-            throw refuse(socket, "Handshake with " + peer(socket) + " failed: the socket was closed", e);
+            throw refuse(socket, "Handshake with " + peer + " failed: the socket was closed", e);
         } catch (EOFException e) {
-            throw refuse(socket, "Handshake with " + peer(socket) + " failed: the peer closed the connection"
+            throw refuse(socket, "Handshake with " + peer + " failed: the peer closed the connection"
                     + " (it refused our secret, or is not a netrun endpoint)", e);
         } catch (IOException e) {
-            throw refuse(socket, "Handshake with " + peer(socket) + " failed: " + e.getMessage(), e);
+            throw refuse(socket, "Handshake with " + peer + " failed: " + describe(e), e);
         }
+        checkAnswer(socket, peer, reply);
+    }
+
+    private static String describe(IOException e) {
+        if (e instanceof ClosedByInterruptException) {
+            return "interrupted";
+        }
+        return e.getMessage() != null ? e.getMessage() : e.getClass().getName();
+    }
+
+    private static void checkAnswer(SocketChannel socket, String peer, ByteBuffer reply) {
         reply.flip();
         byte[] magic = new byte[MAGIC.length];
         reply.get(magic);
         byte status = reply.get();
         if (!Arrays.equals(magic, MAGIC)) {
-            throw refuse(socket, "Handshake with " + peer(socket) + " failed: the peer is not a netrun endpoint", null);
+            throw refuse(socket, "Handshake with " + peer + " failed: the peer is not a netrun endpoint", null);
         }
         if (status != ACCEPTED) {
-            throw refuse(socket, "Handshake with " + peer(socket) + " failed: the peer refused our secret", null);
+            throw refuse(socket, "Handshake with " + peer + " failed: the peer refused our secret", null);
         }
     }
 

@@ -8,8 +8,11 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.File;
 import java.io.IOException;
 import java.net.URISyntaxException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -55,7 +58,10 @@ class ClassDataArchivesTest {
         assertThat(ClassDataArchives.applies(true, a + File.pathSeparator, List.of())).as("an empty entry").isFalse();
         assertThat(ClassDataArchives.applies(true, "", List.of())).isFalse();
         for (String own : List.of("-Xshare:off", "-XX:SharedArchiveFile=x.jsa", "-XX:ArchiveClassesAtExit=y.jsa",
-                "-Xlog:cds=info", "-XX:AOTCache=z.aot", "-XX:+AutoCreateSharedArchive")) {
+                "-Xlog:cds=info", "-XX:AOTCache=z.aot", "-XX:+AutoCreateSharedArchive", "-javaagent:agent.jar",
+                "-agentlib:jdwp=transport=dt_socket,server=y,suspend=n", "-agentpath:/x/libagent.so",
+                "--patch-module=java.base=x.jar", "-Djava.system.class.loader=com.example.Loader",
+                "-XX:-UseCompressedClassPointers", "@options.txt")) {
             assertThat(ClassDataArchives.applies(true, a, List.of(own))).as(own).isFalse();
         }
         System.setProperty(ClassDataArchives.PROPERTY, "false");
@@ -103,6 +109,41 @@ class ClassDataArchivesTest {
         assertThat(dir.getFileName().toString()).startsWith("netrun-cds-" + ProcessHandle.current().pid() + "-");
         archives.deleteAll();
         assertThat(dir).doesNotExist();
+        assertThat(archives.plan(true, cp, List.of()).options(0)).as("off once deleted (the JVM is exiting)").isEmpty();
+    }
+
+    @Test
+    void aPlanThatEndsAfterTheArchivesWereDeletedLeavesNothingBehind() throws IOException {
+        ClassDataArchives archives = new ClassDataArchives(tmp, false);
+        String cp = jar("app.jar").toString();
+        archives.plan(true, cp, List.of());
+        ClassDataArchives.Plan recording = archives.plan(true, cp, List.of());
+        Path training = Path.of(recording.options(0).get(0).substring("-XX:ArchiveClassesAtExit=".length()));
+        archives.deleteAll(); // the shutdown hook runs while a pool is still closing
+        recording.finish(0); // its child left normally, but there is no directory any more
+        recording.giveUp();
+        assertThat(training).doesNotExist();
+        assertThat(archives.directoryIfMade()).isNull();
+    }
+
+    @Test
+    void givingUpRemovesTheArchiveAndEndsArchivesForThoseSettings() throws IOException {
+        ClassDataArchives archives = new ClassDataArchives(tmp, false);
+        String cp = jar("app.jar").toString();
+        archives.plan(true, cp, List.of());
+        ClassDataArchives.Plan recording = archives.plan(true, cp, List.of());
+        Path training = Path.of(recording.options(0).get(0).substring("-XX:ArchiveClassesAtExit=".length()));
+        Files.write(training, new byte[]{1});
+        recording.finish(0);
+        ClassDataArchives.Plan sharing = archives.plan(true, cp, List.of());
+        Path archive = Path.of(sharing.options(0).get(0).substring("-XX:SharedArchiveFile=".length()));
+        assertThat(archive).isRegularFile();
+        sharing.giveUp(); // a child could not start with it
+        assertThat(archive).doesNotExist();
+        for (int i = 0; i < 3; i++) {
+            assertThat(archives.plan(true, cp, List.of()).options(0)).isEmpty();
+        }
+        archives.deleteAll();
     }
 
     @Test
@@ -126,24 +167,32 @@ class ClassDataArchivesTest {
     }
 
     @Test
-    void directoriesLeftByDeadJvmsAreRemovedLiveOnesKept() throws Exception {
-        Process gone = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-version")
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        assertThat(gone.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
-        Path abandoned = Files.createDirectory(tmp.resolve("netrun-cds-" + gone.pid() + "-abc"));
-        Files.write(abandoned.resolve("k.jsa"), new byte[]{1});
-        Path live = Files.createDirectory(tmp.resolve("netrun-cds-" + ProcessHandle.current().pid() + "-other"));
-        Path unrelated = Files.createDirectory(tmp.resolve("netrun-cds-notapid-x"));
-
-        ClassDataArchives archives = new ClassDataArchives(tmp, false);
+    void directoriesWhoseLockNobodyHoldsAreRemovedOthersKept() throws Exception {
+        ClassDataArchives other = new ClassDataArchives(tmp, false); // another holder, as a live JVM would be
         String cp = jar("app.jar").toString();
-        archives.plan(true, cp, List.of());
-        assertThat(abandoned).as("nothing made nor removed before a training").isDirectory();
-        assertThat(archives.plan(true, cp, List.of()).trains()).isTrue();
-        assertThat(abandoned).doesNotExist();
-        assertThat(live).isDirectory();
-        assertThat(unrelated).isDirectory();
-        archives.deleteAll();
+        other.plan(true, cp, List.of());
+        other.plan(true, cp, List.of());
+        Path othersDir = other.directoryIfMade();
+        Path abandoned = Files.createDirectory(tmp.resolve("netrun-cds-12345-abc"));
+        Files.createFile(abandoned.resolve("lock"));
+        Files.write(abandoned.resolve("k.jsa"), new byte[]{1});
+        Path live = Files.createDirectory(tmp.resolve("netrun-cds-12346-def"));
+        Path unlocked = Files.createDirectory(tmp.resolve("netrun-cds-12347-ghi")); // no lock file yet: being made
+        try (FileChannel held = FileChannel.open(Files.createFile(live.resolve("lock")), StandardOpenOption.WRITE);
+             FileLock lock = held.lock()) {
+            ClassDataArchives archives = new ClassDataArchives(tmp, false);
+            archives.plan(true, cp, List.of());
+            assertThat(abandoned).as("nothing made nor removed before a recording").isDirectory();
+            assertThat(archives.plan(true, cp, List.of()).trains()).isTrue();
+            assertThat(abandoned).doesNotExist();
+            assertThat(live).isDirectory();
+            assertThat(unlocked).isDirectory();
+            assertThat(othersDir).isDirectory();
+            assertThat(lock.isValid()).isTrue();
+            archives.deleteAll();
+        }
+        other.deleteAll();
+        assertThat(othersDir).doesNotExist();
     }
 
     /** Class path entries of this test run (directories), packed into one jar: archives need jars. */
@@ -172,7 +221,8 @@ class ClassDataArchivesTest {
         Path jar = appJar();
         Path logs = Files.createDirectory(tmp.resolve("logs"));
         // The same options for both pools (so the same archive), and a class-loading log per child process.
-        List<String> options = List.of("-Xlog:class+load=info:file=" + logs.resolve("%p.log"));
+        List<String> options = List.of("-Xlog:class+load=info:file=" + logs.resolve("%p.log"),
+                "-XX:ErrorFile=" + logs.resolve("hs_err_%p.log")); // a JVM crash report goes there, not to the cwd
 
         try (MultiprocessPool pool = builder(jar, options, archives).build()) {
             pool.start(); // the first start of these settings: no archive, no training
@@ -193,7 +243,7 @@ class ClassDataArchivesTest {
         // close() delivered everything the children wrote, the archive's dump included: none of the JVM's messages
         assertThat(trainerOutput).isEmpty();
         try (Stream<Path> files = Files.list(archives.directoryIfMade())) {
-            assertThat(files.map(p -> p.getFileName().toString()))
+            assertThat(files.map(p -> p.getFileName().toString()).filter(n -> !n.equals("lock")))
                     .singleElement().satisfies(n -> assertThat(n).endsWith(".jsa").doesNotContain("training"));
         }
 
@@ -210,6 +260,27 @@ class ClassDataArchivesTest {
         String log = Files.readString(logs.resolve(user + ".log"));
         assertThat(log).containsPattern("dev\\.netrun\\.pool\\.ChildMain source: shared objects file")
                 .containsPattern("dev\\.netrun\\.pool\\.ScriptedWorker source: shared objects file");
+
+        // A damaged archive: JDK 17 crashes on it, JDK 25 ignores it. Either way the pool starts (again, without
+        // the archive, where a child did not start) and nothing of a failed attempt reaches the output.
+        Path archive;
+        try (Stream<Path> files = Files.list(archives.directoryIfMade())) {
+            archive = files.filter(p -> p.toString().endsWith(".jsa")).findFirst().orElseThrow();
+        }
+        byte[] bytes = Files.readAllBytes(archive);
+        Files.delete(archive);
+        Files.write(archive, java.util.Arrays.copyOf(bytes, bytes.length / 3));
+        List<OutputEntry> output = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (MultiprocessPool pool = builder(jar, options, archives).onOutput((i, entries) -> output.addAll(entries))
+                .build()) {
+            pool.start();
+            roundTrip(pool);
+        }
+        assertThat(output).isEmpty();
+        if (Runtime.version().feature() == 17) {
+            assertThat(archive).as("JDK 17's child crashed on it: the pool gave it up").doesNotExist();
+            assertThat(archives.plan(true, jar.toString(), options).options(0)).isEmpty();
+        }
         archives.deleteAll();
     }
 

@@ -21,6 +21,7 @@ import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 @Timeout(30)
 class HandshakeTest {
@@ -195,6 +196,66 @@ class HandshakeTest {
                     .hasMessageContaining("no complete handshake within 200 ms");
             assertThat(c.isOpen()).isFalse();
             assertThat(mute.isOpen()).isTrue();
+        }
+    }
+
+    @Test
+    void severalSocketsGiveUpTogetherWhenThePeerNeverAnswersAndNameIt() throws Exception {
+        try (Transport.Listener l = Transport.TCP.listen(); SocketChannel a = l.connect(); SocketChannel b = l.connect();
+             SocketChannel muteA = l.server.accept(); SocketChannel muteB = l.server.accept()) {
+            String peer = String.valueOf(a.getRemoteAddress());
+            assertThatThrownBy(() -> Handshake.connect(java.util.List.of(a, b), Handshake.newSecret(),
+                    Duration.ofMillis(200)))
+                    .isInstanceOf(HandshakeException.class)
+                    .hasMessageContaining("Handshake with " + peer)
+                    .hasMessageContaining("no complete handshake within 200 ms");
+            assertThat(a.isOpen()).isFalse();
+            assertThat(b.isOpen()).isFalse();
+            assertThat(muteA.isOpen()).isTrue();
+        }
+    }
+
+    @Test
+    void aZeroTimeoutCountsOnlyAnAnswerThatHasAlreadyArrived() throws Exception {
+        byte[] secret = Handshake.newSecret();
+        try (Transport.Listener l = Transport.TCP.listen()) {
+            try (SocketChannel c = l.connect(); SocketChannel mute = l.server.accept()) {
+                assertThatThrownBy(() -> Handshake.connect(c, secret, Duration.ZERO))
+                        .isInstanceOf(HandshakeException.class)
+                        .hasMessageContaining("no complete handshake within 0 ms (got 0 of 5 bytes)");
+            }
+            try (SocketChannel c = l.connect(); SocketChannel s = l.server.accept()) {
+                write(s, new byte[]{'N', 'R', 'U', 'N', 0}); // accepted, before it is even asked
+                await("the answer to arrive").atMost(WAIT).until(() -> {
+                    try (java.nio.channels.Selector sel = java.nio.channels.Selector.open()) {
+                        c.configureBlocking(false);
+                        c.register(sel, java.nio.channels.SelectionKey.OP_READ);
+                        return sel.selectNow() == 1;
+                    }
+                });
+                Handshake.connect(c, secret, Duration.ZERO);
+                assertThat(c.isOpen()).isTrue();
+                assertThat(c.isBlocking()).as("left in blocking mode, as documented").isTrue();
+            }
+        }
+    }
+
+    @Test
+    void anInterruptedConnectFailsClosesTheSocketAndKeepsTheInterrupt() throws Exception {
+        try (Transport.Listener l = Transport.UNIX.listen(); SocketChannel c = l.connect();
+             SocketChannel mute = l.server.accept()) {
+            Future<Throwable> outcome = pool.submit(() -> {
+                Thread.currentThread().interrupt();
+                try {
+                    Handshake.connect(c, Handshake.newSecret(), WAIT);
+                    return null;
+                } catch (HandshakeException e) {
+                    return Thread.currentThread().isInterrupted() ? e : new AssertionError("interrupt lost", e);
+                }
+            });
+            assertThat(outcome.get(5, TimeUnit.SECONDS)).isInstanceOf(HandshakeException.class)
+                    .hasMessageContaining("interrupted");
+            assertThat(c.isOpen()).isFalse();
         }
     }
 
