@@ -278,28 +278,21 @@ public final class MultiprocessPool extends AbstractPool implements ProcessOutpu
 
         @Override
         public void message(int workerId, String key, Object data) {
-            if (!released) {
-                synchronized (this) {
-                    if (!released) {
-                        held.add(new Object[]{workerId, key, data});
-                        return;
-                    }
-                }
+            if (released || !hold(new Object[]{workerId, key, data})) {
+                target.message(workerId, key, data);
             }
-            target.message(workerId, key, data);
         }
 
         @Override
         public void failure(PoolException failure) {
-            if (!released) {
-                synchronized (this) {
-                    if (!released) {
-                        held.add(new Object[]{failure});
-                        return;
-                    }
-                }
+            if (released || !hold(new Object[]{failure})) {
+                target.failure(failure);
             }
-            target.failure(failure);
+        }
+
+        /** @return whether the delivery was held; {@code false} once released: pass it on directly */
+        private synchronized boolean hold(Object[] delivery) {
+            return !released && held.add(delivery);
         }
 
         synchronized void release() {
@@ -874,9 +867,9 @@ public final class MultiprocessPool extends AbstractPool implements ProcessOutpu
          * Start the children with a class-data-sharing archive of the classes they load (default {@code true}).
          * The second pool of this JVM with a given class path and JVM options records the archive as its child
          * 0 leaves, which adds a few hundred milliseconds to that pool's close; later pools' children start
-         * faster (about a quarter less time from {@code start()} to the first result). The
-         * archives live in a temporary directory that is deleted when this JVM exits. They apply only when the
-         * children run this JVM's {@code java} binary with a class path of jar files, and neither the JVM
+         * faster (about a quarter less time from {@code start()} to the first result). The archives live in a
+         * temporary directory that is deleted when this JVM exits. They apply only when the children run this
+         * JVM's {@code java} binary with a class path of jar files, and neither the JVM
          * options nor the launcher's environment variables ({@code JAVA_TOOL_OPTIONS}, {@code JDK_JAVA_OPTIONS},
          * {@code _JAVA_OPTIONS}) choose a class-sharing setting of their own, add an agent, patch modules,
          * replace the system class loader or change compressed pointers. Should a child still not start with an

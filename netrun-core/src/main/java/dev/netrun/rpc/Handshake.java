@@ -40,8 +40,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p><b>Thread safety and blocking.</b> Stateless: any number of handshakes may run at once, each on its own
  * socket. Both methods block for at most their timeout (plus scheduling delays); with a zero timeout, only an
- * answer that has already arrived counts. They leave the socket in blocking mode. Interrupting the calling thread fails the handshake and closes the socket (the interrupt
- * status is kept).
+ * answer that has already arrived counts. They leave the socket in blocking mode. Interrupting the calling
+ * thread fails the handshake and closes the socket (the interrupt status is kept).
  */
 public final class Handshake {
 
@@ -96,7 +96,7 @@ public final class Handshake {
      * The connecting side for several sockets to the same listener: sends {@code secret} on each, then waits
      * for each answer, so that the round trips overlap instead of adding up.
      *
-     * @param sockets connected sockets
+     * @param sockets connected sockets (none: nothing to do)
      * @param secret  the shared secret, 1 to {@value #MAX_SECRET_BYTES} bytes
      * @param timeout the longest time to wait for all the answers
      * @throws HandshakeException       if any handshake failed (as for {@link #connect(SocketChannel, byte[],
@@ -112,6 +112,9 @@ public final class Handshake {
         }
         checkSecret(secret);
         long deadline = deadline(timeout);
+        if (sockets.isEmpty()) {
+            return;
+        }
         ByteBuffer hello = ByteBuffer.allocate(MAGIC.length + 1 + 2 + secret.length);
         hello.put(MAGIC).put(VERSION).putShort((short) secret.length).put(secret).flip();
         try {
@@ -148,7 +151,7 @@ public final class Handshake {
                     socket.read(reply);
                     socket.configureBlocking(true);
                 } catch (IOException e) {
-                    throw refuse(socket, "Handshake with " + peers.get(i) + " failed: " + e.getMessage(), e);
+                    throw refuse(socket, "Handshake with " + peers.get(i) + " failed: " + describe(e), e);
                 }
                 if (reply.hasRemaining()) {
                     throw refuse(socket, noAnswer(peers.get(i), timeout, reply), null);
