@@ -162,6 +162,9 @@ class MultiprocessPoolLifecycleTest {
             long pid = pool.pid(1);
             signal("STOP", pid); // frozen: alive, but answers nothing
             try {
+                // kill(1) returns once the signal is sent; wait for the process to be stopped (state T in /proc)
+                await("process " + pid + " to be stopped").pollInterval(Duration.ofMillis(5)).atMost(WAIT)
+                        .untilAsserted(() -> assertThat(processState(pid)).isEqualTo('T'));
                 assertThatThrownBy(() -> pool.flushStdout(1, Duration.ofMillis(200)))
                         .isInstanceOf(WorkerTimeoutException.class)
                         .isInstanceOf(PoolException.class)
@@ -177,6 +180,12 @@ class MultiprocessPoolLifecycleTest {
             assertThat(pool.recv(WAIT).data()).isEqualTo(line);
             assertThat(pool.flushStdout(1, WAIT)).extracting(OutputEntry::text).containsExactly(line + "\n");
         }
+    }
+
+    /** The state letter of a process from {@code /proc/<pid>/stat} (R, S, T, Z...). */
+    private static char processState(long pid) throws IOException {
+        String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+        return stat.charAt(stat.lastIndexOf(')') + 2); // after "pid (comm) "
     }
 
     /** Sends a signal with the {@code kill} command (the JDK has no SIGSTOP). */
