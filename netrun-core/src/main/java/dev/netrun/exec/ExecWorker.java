@@ -78,10 +78,10 @@ public record ExecWorker(long printFlushIntervalNanos, boolean capturePrints, bo
                 Message m = channel.recv(); // ChannelClosedException ends the worker when the pool closes
                 switch (m.key()) {
                     case Protocol.RUN:
-                        runJob(channel, (RunRequest) m.data(), functions, resolved, loader, codec, notices);
+                        runJob(channel, RunRequest.of(m.data()), functions, resolved, loader, codec, notices);
                         break;
                     case Protocol.FUNCTION:
-                        FunctionRequest f = (FunctionRequest) m.data();
+                        FunctionRequest f = FunctionRequest.of(m.data());
                         String error = null;
                         try {
                             JobFunction fn = f.encodedFunction() != null
@@ -90,7 +90,7 @@ public record ExecWorker(long printFlushIntervalNanos, boolean capturePrints, bo
                         } catch (RuntimeException e) {
                             error = e.toString();
                         }
-                        channel.send(Protocol.FUNCTION_OK, new Protocol.FunctionReply(f.callId(), error));
+                        channel.send(Protocol.FUNCTION_OK, Protocol.wire(new Protocol.FunctionReply(f.callId(), error), encoded));
                         break;
                     default:
                         Log.LOG.log(System.Logger.Level.WARNING, "worker {0} ignored a message with unknown key {1}",
@@ -110,7 +110,7 @@ public record ExecWorker(long printFlushIntervalNanos, boolean capturePrints, bo
         // In-JVM the notice is a method call; across processes it is a write, so it is sent only if the job
         // is still running after STARTED_NOTICE_DELAY: short jobs report their start with their result.
         if (notices == null) {
-            channel.send(Protocol.STARTED, notice);
+            channel.send(Protocol.STARTED, Protocol.wire(notice, encoded));
         } else {
             notices.begin(notice);
         }
@@ -176,7 +176,7 @@ public record ExecWorker(long printFlushIntervalNanos, boolean capturePrints, bo
             }
             reply = new RunReply(req.callId(), started, completed, converted, null, bytes, tail, null, null, null, null);
         }
-        channel.send(Protocol.DONE, reply);
+        channel.send(Protocol.DONE, Protocol.wire(reply, encoded));
     }
 
     private static Object awaitIfFuture(Object value) throws Exception {
@@ -243,7 +243,7 @@ public record ExecWorker(long printFlushIntervalNanos, boolean capturePrints, bo
             if (job != null && job != reported && System.nanoTime() - currentSince >= STARTED_NOTICE_DELAY.toNanos()) {
                 reported = job;
                 try {
-                    channel.send(Protocol.STARTED, job);
+                    channel.send(Protocol.STARTED, Protocol.wire(job, true)); // only across processes
                 } catch (RuntimeException e) {
                     return; // the channel ended; the worker loop sees it
                 }
@@ -281,7 +281,7 @@ public record ExecWorker(long printFlushIntervalNanos, boolean capturePrints, bo
             List<PrintEntry> chunk = prints.drain();
             if (!chunk.isEmpty()) {
                 try {
-                    channel.send(Protocol.PRINTS, new Prints(callId, chunk));
+                    channel.send(Protocol.PRINTS, Protocol.wire(new Prints(callId, chunk), encoded));
                 } catch (RuntimeException e) {
                     finished = true; // the channel is gone; the worker loop will notice
                 }

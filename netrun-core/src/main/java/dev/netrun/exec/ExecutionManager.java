@@ -404,11 +404,11 @@ public final class ExecutionManager implements AutoCloseable {
      * {@code pending}: the reply, a worker failure, a failed send, or close. A worker that died or a manager
      * that closed between the checks and the send is caught by the re-check after it.
      */
-    private <C extends Call> C dispatch(C call, String key, Object request) {
+    private <C extends Call> C dispatch(C call, String key, Protocol.Message request) {
         Slot slot = call.slot;
         pending.put(call.id, call);
         try {
-            slot.runtime.pool.send(slot.workerId, key, request);
+            slot.runtime.pool.send(slot.workerId, key, Protocol.wire(request, slot.runtime.codec != null));
         } catch (RuntimeException e) {
             if (pending.remove(call.id, call)) {
                 call.fail(e instanceof PoolException && !(e instanceof WorkerCrashedException)
@@ -615,21 +615,21 @@ public final class ExecutionManager implements AutoCloseable {
         public void onMessage(int workerId, String key, Object data) {
             switch (key) {
                 case Protocol.STARTED: {
-                    Started s = (Started) data;
+                    Started s = Started.of(data);
                     if (pending.get(s.callId()) instanceof JobCall j) {
                         j.started = s.at();
                     }
                     break;
                 }
                 case Protocol.PRINTS: {
-                    Prints p = (Prints) data;
+                    Prints p = Prints.of(data);
                     if (pending.get(p.callId()) instanceof JobCall j) {
                         j.prints(p.entries());
                     }
                     break;
                 }
                 case Protocol.DONE: {
-                    RunReply r = (RunReply) data;
+                    RunReply r = RunReply.of(data);
                     Call c = pending.remove(r.callId());
                     if (c instanceof JobCall j) {
                         j.finish(r);
@@ -637,7 +637,7 @@ public final class ExecutionManager implements AutoCloseable {
                     break;
                 }
                 case Protocol.FUNCTION_OK: {
-                    Protocol.FunctionReply r = (Protocol.FunctionReply) data;
+                    Protocol.FunctionReply r = Protocol.FunctionReply.of(data);
                     Call c = pending.remove(r.callId());
                     if (c instanceof FunctionCall f) {
                         f.finish(r.error());
