@@ -90,7 +90,8 @@ public record ExecWorker(long printFlushIntervalNanos, boolean capturePrints, bo
                         } catch (RuntimeException e) {
                             error = e.toString();
                         }
-                        channel.send(Protocol.FUNCTION_OK, Protocol.wire(new Protocol.FunctionReply(f.callId(), error), encoded));
+                        channel.send(Protocol.FUNCTION_OK,
+                                Protocol.wire(new Protocol.FunctionReply(f.callId(), error), encoded));
                         break;
                     default:
                         Log.LOG.log(System.Logger.Level.WARNING, "worker {0} ignored a message with unknown key {1}",
