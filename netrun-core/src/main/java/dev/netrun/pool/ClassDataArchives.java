@@ -63,7 +63,7 @@ final class ClassDataArchives {
     /** The archives of this JVM's pools. */
     static final ClassDataArchives SHARED = new ClassDataArchives(Path.of(System.getProperty("java.io.tmpdir")), true);
     /** The start (of pools with the same settings) that records: the second, so one pool per JVM costs nothing. */
-    static final int TRAIN_AT_START = 2;
+    private static final int TRAIN_AT_START = 2;
 
     private static final String DIR_PREFIX = "netrun-cds-";
     private static final String LOCK = "lock";
